@@ -1,0 +1,1 @@
+"""Dagster code location of the fraud ML data platform."""

@@ -1,0 +1,1 @@
+"""Ingest layer: landing files -> bronze Delta tables (every row kept, or quarantined)."""

@@ -1,0 +1,1 @@
+"""Lake layer: bronze -> silver Delta tables, validated before they are committed."""
