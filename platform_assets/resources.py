@@ -121,6 +121,9 @@ class LandingResource(ConfigurableResource):
     def reference_files(self, source: str) -> list[Path]:
         return visible_files(Path(self.root) / "reference" / source)
 
+    def relative_name(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
 
 def visible_files(folder: Path) -> list[Path]:
     """Data files of a landing folder in name order; `_`/`.` names are not data."""

@@ -134,6 +134,14 @@ def count_data_lines(landing_file: LandingFile) -> int:
     return max(lines - (file_format(landing_file.name) == "csv"), 0)
 
 
+def reason_counts(quarantine: pa.Table) -> dict[str, int]:
+    """Quarantined rows per reason code, for metadata."""
+    if quarantine.num_rows == 0:
+        return {}
+    counts = quarantine.group_by("reason").aggregate([("reason", "count")])
+    return dict(zip(counts["reason"].to_pylist(), counts["reason_count"].to_pylist(), strict=True))
+
+
 def _no_quarantine() -> pa.Table:
     return QUARANTINE_SCHEMA.empty_table()
 

@@ -1,0 +1,18 @@
+"""The one place that assembles the platform's Dagster definitions."""
+
+from dagster import Definitions
+
+from platform_assets.ingest.assets import BRONZE_ASSETS, LANDING_SPECS
+from platform_assets.ingest.sensors import landing_files_sensor
+from platform_assets.jobs import daily_lake_job, reference_lake_job
+from platform_assets.lake.assets import SILVER_ASSETS
+from platform_assets.resources import platform_resources
+from platform_assets.schedules import nightly_lake_schedule
+
+defs = Definitions(
+    assets=[*LANDING_SPECS, *BRONZE_ASSETS, *SILVER_ASSETS],
+    jobs=[daily_lake_job, reference_lake_job],
+    sensors=[landing_files_sensor],
+    schedules=[nightly_lake_schedule],
+    resources=platform_resources(),
+)

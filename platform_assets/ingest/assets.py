@@ -1,0 +1,213 @@
+"""Bronze assets: one per landing source, each with its quarantine table and checks."""
+
+from datetime import UTC, date, datetime
+
+import pandas as pd
+import pandera.errors
+import pyarrow.compute as pc
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    multi_asset,
+)
+
+from platform_assets.ingest.bronze import (
+    LANDING_DATE_COLUMN,
+    QUARANTINE_PARTITION_COLUMN,
+    BronzeBatch,
+    LandingFile,
+    ingest_batch,
+    reason_counts,
+)
+from platform_assets.ingest.parsing import BatchRejected
+from platform_assets.ingest.schemas import bronze_pandera_schema
+from platform_assets.ingest.sources import (
+    PARTITIONED_SOURCES,
+    REFERENCE_SOURCES,
+    LandingSource,
+)
+from platform_assets.partitions import daily_partitions
+from platform_assets.resources import CardTokenizerResource, LakeResource, LandingResource
+from platform_assets.tables import commit, quarantine_key, table_path
+
+
+def landing_key(source: LandingSource) -> AssetKey:
+    return AssetKey(["landing", source.name])
+
+
+def bronze_key(source: LandingSource) -> AssetKey:
+    return AssetKey(["bronze", source.name])
+
+
+def landing_spec(source: LandingSource) -> AssetSpec:
+    folder = f"{source.name}/<YYYY-MM-DD>/" if source.partitioned else f"reference/{source.name}/"
+    return AssetSpec(
+        landing_key(source),
+        group_name="landing",
+        description=f"Files dropped by the source system in `landing/{folder}` "
+        "(see docs/landing-contract.md).",
+        kinds={"file"},
+    )
+
+
+def build_bronze_asset(source: LandingSource):
+    key = bronze_key(source)
+    partitioned = source.partitioned
+
+    @multi_asset(
+        name=f"bronze_{source.name}",
+        specs=[
+            AssetSpec(
+                key,
+                deps=[landing_key(source)],
+                group_name="bronze",
+                description=f"Every parseable {source.name} row as delivered, typed, card "
+                "numbers tokenized, with `_source_file`, `_line`, `_ingested_at`.",
+                kinds={"delta"},
+            ),
+            AssetSpec(
+                quarantine_key(key),
+                deps=[landing_key(source)],
+                group_name="bronze",
+                description=f"{source.name} lines that could not be parsed or typed: raw text "
+                "(card numbers redacted) and the reason.",
+                kinds={"delta"},
+            ),
+        ],
+        check_specs=[
+            AssetCheckSpec(
+                "rows_accounted_for",
+                asset=key,
+                description="source rows = bronze + quarantined + rows of re-delivered files",
+            ),
+            AssetCheckSpec(
+                "pandera_schema",
+                asset=key,
+                description="bronze Pandera schema, checked before commit",
+            ),
+        ],
+        partitions_def=daily_partitions if partitioned else None,
+    )
+    def bronze_asset(
+        context: AssetExecutionContext,
+        lake: LakeResource,
+        landing: LandingResource,
+        card_tokenizer: CardTokenizerResource,
+    ):
+        day = date.fromisoformat(context.partition_key) if partitioned else None
+        paths = (
+            landing.partition_files(source.name, day)
+            if partitioned
+            else landing.reference_files(source.name)
+        )
+        files = [LandingFile(landing.relative_name(path), path.read_bytes()) for path in paths]
+        context.log.info(f"{len(files)} landing file(s) for {source.name} {day or 'snapshot'}")
+        try:
+            batch = ingest_batch(
+                files,
+                source,
+                card_tokenizer.tokenizer(),
+                ingested_at=datetime.now(UTC),
+                partition=day,
+                ingested_elsewhere=_hashes_in_other_partitions(lake, key, day),
+            )
+        except BatchRejected as rejected:
+            raise Failure(description=str(rejected)) from None
+        schema_problems = _bronze_schema_problems(batch, source)
+        if schema_problems:
+            yield AssetCheckResult(
+                asset_key=key,
+                check_name="pandera_schema",
+                passed=False,
+                metadata={"problems": MetadataValue.json(schema_problems)},
+            )
+            raise Failure(
+                description=f"bronze {source.name} failed its schema "
+                f"({'; '.join(schema_problems)}); nothing was written."
+            )
+
+        partition_column = LANDING_DATE_COLUMN if partitioned else None
+        quarantine_column = QUARANTINE_PARTITION_COLUMN if partitioned else None
+        version = commit(lake, key, batch.rows, partition_column, day)
+        quarantine_version = commit(
+            lake, quarantine_key(key), batch.quarantine, quarantine_column, day
+        )
+        yield MaterializeResult(asset_key=key, metadata=_bronze_metadata(batch, version, lake, key))
+        yield MaterializeResult(
+            asset_key=quarantine_key(key),
+            metadata={
+                "dagster/row_count": batch.quarantine.num_rows,
+                "reasons": MetadataValue.json(reason_counts(batch.quarantine)),
+                "delta_version": quarantine_version,
+            },
+        )
+        yield AssetCheckResult(
+            asset_key=key,
+            check_name="rows_accounted_for",
+            passed=batch.accounted_rows == batch.source_rows,
+            metadata={
+                "source_rows": batch.source_rows,
+                "bronze_rows": batch.rows.num_rows,
+                "quarantined_rows": batch.quarantine.num_rows,
+                "redelivered_rows": batch.redelivered_rows,
+            },
+        )
+        yield AssetCheckResult(
+            asset_key=key,
+            check_name="pandera_schema",
+            passed=True,
+            metadata={"rows_validated": batch.rows.num_rows},
+        )
+
+    return bronze_asset
+
+
+def _bronze_schema_problems(batch: BronzeBatch, source: LandingSource) -> list[str]:
+    frame = batch.rows.to_pandas(types_mapper=pd.ArrowDtype)
+    try:
+        bronze_pandera_schema(source).validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as errors:
+        return sorted({f"{row.column}: {row.check}" for row in errors.failure_cases.itertuples()})
+    return []
+
+
+def _hashes_in_other_partitions(
+    lake: LakeResource, key: AssetKey, day: date | None
+) -> dict[str, str]:
+    if day is None:
+        return {}
+    other_days = pc.field(LANDING_DATE_COLUMN) != day
+    files = lake.read(table_path(key), filters=other_days, columns=["_file_sha256", "_source_file"])
+    if files is None:
+        return {}
+    return dict(
+        zip(files["_file_sha256"].to_pylist(), files["_source_file"].to_pylist(), strict=True)
+    )
+
+
+def _bronze_metadata(batch: BronzeBatch, version: int, lake: LakeResource, key: AssetKey) -> dict:
+    return {
+        "dagster/row_count": batch.rows.num_rows,
+        "files": batch.files,
+        "source_rows": batch.source_rows,
+        "rows_written": batch.rows.num_rows,
+        "rows_quarantined": batch.quarantine.num_rows,
+        "duplicate_rows": batch.redelivered_rows,
+        "redelivered_files": MetadataValue.json(batch.redelivered_files),
+        "warnings": MetadataValue.json(dict(batch.warnings)),
+        "unexpected_columns": MetadataValue.json(batch.unexpected_columns),
+        "delta_version": version,
+        "table_uri": lake.table_uri(table_path(key)),
+    }
+
+
+BRONZE_ASSETS = [
+    build_bronze_asset(source) for source in (*PARTITIONED_SOURCES, *REFERENCE_SOURCES)
+]
+LANDING_SPECS = [landing_spec(source) for source in (*PARTITIONED_SOURCES, *REFERENCE_SOURCES)]

@@ -1,0 +1,33 @@
+"""Jobs over the lake: the daily partitioned tables, and the reference snapshots."""
+
+from dagster import AssetKey, AssetSelection, define_asset_job
+
+from platform_assets.ingest.assets import bronze_key
+from platform_assets.ingest.sources import PARTITIONED_SOURCES, REFERENCE_SOURCES, LandingSource
+from platform_assets.lake.assets import silver_key
+from platform_assets.partitions import daily_partitions
+from platform_assets.tables import quarantine_key
+
+
+def lake_keys(source: LandingSource) -> list[AssetKey]:
+    """The tables one landing source feeds: bronze, silver and their quarantines."""
+    tables = [bronze_key(source), silver_key(source)]
+    return [*tables, *(quarantine_key(key) for key in tables)]
+
+
+def _selection(sources) -> AssetSelection:
+    return AssetSelection.assets(*(key for source in sources for key in lake_keys(source)))
+
+
+daily_lake_job = define_asset_job(
+    "daily_lake_job",
+    selection=_selection(PARTITIONED_SOURCES),
+    partitions_def=daily_partitions,
+    description="Landing -> bronze -> silver for one day of transactions and chargebacks.",
+)
+
+reference_lake_job = define_asset_job(
+    "reference_lake_job",
+    selection=_selection(REFERENCE_SOURCES),
+    description="Landing -> bronze -> silver for the users and merchants snapshots.",
+)
