@@ -7,6 +7,8 @@ their values never appear in Dagster's config or metadata.
 """
 
 import os
+import secrets
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -39,3 +41,36 @@ def platform_settings() -> PlatformSettings:
     else:
         lake_root = os.environ.get("PLATFORM_LAKE_URI", str(data_dir / "lake"))
     return PlatformSettings(environment, landing_root, lake_root)
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+_INSTANCE_CONFIG = {"local": "dagster.yaml", "services": "dagster.services.yaml"}
+
+
+def prepare_dagster_home() -> Path:
+    """Create $DAGSTER_HOME (default `.dagster_home`) holding this environment's dagster.yaml."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home")))
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(REPO_ROOT / _INSTANCE_CONFIG[current_environment()], home / "dagster.yaml")
+    return home
+
+
+def ensure_local_card_token_key(env_file: Path = REPO_ROOT / ".env") -> None:
+    """Give a local checkout its own random tokenization key, kept in `.env`.
+
+    `dagster dev` loads `.env` from the working directory, so the UI and the demo
+    tokenize with the same key. A key already in the environment always wins.
+    """
+    if os.environ.get("CARD_TOKEN_KEY"):
+        return
+    if env_file.exists():
+        for line in env_file.read_text().splitlines():
+            name, _, value = line.partition("=")
+            if name.strip() == "CARD_TOKEN_KEY" and value.strip():
+                os.environ["CARD_TOKEN_KEY"] = value.strip()
+                return
+    key = secrets.token_hex(32)
+    with env_file.open("a") as env:
+        env.write(f"CARD_TOKEN_KEY={key}\n")
+    env_file.chmod(0o600)
+    os.environ["CARD_TOKEN_KEY"] = key
