@@ -2,6 +2,7 @@
 
 from dagster import Definitions
 
+from platform_assets.environment import PlatformSettings
 from platform_assets.ingest.assets import BRONZE_ASSETS, LANDING_SPECS
 from platform_assets.ingest.sensors import landing_files_sensor
 from platform_assets.jobs import daily_lake_job, reference_lake_job
@@ -9,10 +10,16 @@ from platform_assets.lake.assets import SILVER_ASSETS
 from platform_assets.resources import platform_resources
 from platform_assets.schedules import nightly_lake_schedule
 
-defs = Definitions(
-    assets=[*LANDING_SPECS, *BRONZE_ASSETS, *SILVER_ASSETS],
-    jobs=[daily_lake_job, reference_lake_job],
-    sensors=[landing_files_sensor],
-    schedules=[nightly_lake_schedule],
-    resources=platform_resources(),
-)
+
+def build_definitions(settings: PlatformSettings | None = None) -> Definitions:
+    """Definitions bound to `settings` (default: the current environment)."""
+    return Definitions(
+        assets=[*LANDING_SPECS, *BRONZE_ASSETS, *SILVER_ASSETS],
+        jobs=[daily_lake_job, reference_lake_job],
+        sensors=[landing_files_sensor],
+        schedules=[nightly_lake_schedule],
+        resources=platform_resources(settings),
+    )
+
+
+defs = build_definitions()
