@@ -1,0 +1,111 @@
+"""`dagster dev` serves the asset graph, checks, sensor and schedule (asked over GraphQL)."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_KEY
+
+REPO = Path(__file__).resolve().parents[2]
+STARTUP_SECONDS = 180
+
+QUERY = """
+{
+  assetNodes {
+    assetKey { path }
+    groupName
+    isPartitioned
+    assetChecksOrError { ... on AssetChecks { checks { name } } }
+  }
+  repositoriesOrError {
+    ... on RepositoryConnection {
+      nodes { sensors { name } schedules { name cronSchedule } }
+    }
+  }
+}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def graphql(port: int, query: str) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)["data"]
+
+
+@pytest.fixture(scope="module")
+def dagster_dev(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ui")
+    home = root / "dagster_home"
+    home.mkdir()
+    shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
+    port = free_port()
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "PLATFORM_ENV": "local",
+        "PLATFORM_DATA_DIR": str(root),
+        "CARD_TOKEN_KEY": TEST_KEY,
+    }
+    dagster = Path(sys.executable).with_name("dagster")
+    command = [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]
+    log = (root / "dagster-dev.log").open("wb")
+    # Its own process group: `dagster dev` children ignore a signal sent to the parent alone.
+    process = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            try:
+                if graphql(port, "{ version }")["version"]:
+                    break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"dagster dev did not start: {(root / 'dagster-dev.log').read_text()}")
+            time.sleep(1)
+        yield port
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+
+
+def test_ui_serves_groups_partitions_checks_sensor_and_schedule(dagster_dev):
+    data = graphql(dagster_dev, QUERY)
+    nodes = {"/".join(node["assetKey"]["path"]): node for node in data["assetNodes"]}
+    assert {node["groupName"] for node in nodes.values()} >= {"landing", "bronze", "silver"}
+    silver = nodes["silver/transactions"]
+    assert silver["groupName"] == "silver" and silver["isPartitioned"]
+    checks = {check["name"] for check in silver["assetChecksOrError"]["checks"]}
+    assert checks == {"pandera_schema", "pandera_rows", "rows_accounted_for"}
+    assert nodes["bronze/transactions_quarantine"]["groupName"] == "bronze"
+    assert not nodes["silver/users"]["isPartitioned"]
+
+    repository = data["repositoriesOrError"]["nodes"][0]
+    assert [s["name"] for s in repository["sensors"]] == ["landing_files_sensor"]
+    assert repository["schedules"] == [
+        {"name": "nightly_lake_schedule", "cronSchedule": "0 2 * * *"}
+    ]
