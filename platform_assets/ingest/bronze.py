@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+import numpy as np
 import pyarrow as pa
 
 from platform_assets.ingest.parsing import LINE_COLUMN, file_format, parse_file
@@ -152,9 +153,9 @@ def _with_lineage(
     count = rows.num_rows
     lines = rows[LINE_COLUMN]
     rows = rows.drop_columns([LINE_COLUMN])
-    rows = rows.append_column("_source_file", pa.repeat(landing_file.name, count))
+    rows = rows.append_column("_source_file", repeat_text(landing_file.name, count))
     rows = rows.append_column(LINE_COLUMN, lines)
-    rows = rows.append_column("_file_sha256", pa.repeat(digest, count))
+    rows = rows.append_column("_file_sha256", repeat_text(digest, count))
     utc = pa.timestamp("us", tz="UTC")
     rows = rows.append_column("_ingested_at", pa.repeat(pa.scalar(ingested_at, utc), count))
     if partition is not None:
@@ -162,3 +163,12 @@ def _with_lineage(
             LANDING_DATE_COLUMN, pa.repeat(pa.scalar(partition, pa.date32()), count)
         )
     return rows
+
+
+def repeat_text(value: str, count: int) -> pa.Array:
+    """`value` `count` times, built from buffers (pa.repeat copies a string per row)."""
+    encoded = value.encode()
+    offsets = np.arange(count + 1, dtype=np.int64) * len(encoded)
+    return pa.LargeStringArray.from_buffers(
+        count, pa.py_buffer(offsets), pa.py_buffer(encoded * count)
+    ).cast(pa.string())

@@ -113,7 +113,8 @@ class _LineReader:
         return self.data
 
     def body_is_empty(self) -> bool:
-        return not self.body().strip()
+        body = self.body()
+        return not body or body.isspace()
 
     def check_columns(self) -> tuple[str, ...]:
         raise NotImplementedError
@@ -348,11 +349,15 @@ def _coerce(
 
 
 def _coerce_timestamps(column: pa.ChunkedArray, warnings: Counter) -> pa.ChunkedArray:
+    utc = pa.timestamp("us", tz="UTC")
+    try:  # the common case: every value ISO 8601 with an offset
+        return column.cast(utc)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
     text = pc.utf8_trim_whitespace(column)
     with_offset = pc.match_substring_regex(text, _DATETIME_TEXT + _UTC_OFFSET_TEXT)
     naive = pc.match_substring_regex(text, _DATETIME_TEXT + "$")
     epoch = pc.match_substring_regex(text, _EPOCH_TEXT)
-    utc = pa.timestamp("us", tz="UTC")
 
     aware_values = _cast_each(pc.if_else(with_offset, text, None), utc)
     naive_values = _cast_each(pc.if_else(naive, text, None), pa.timestamp("us")).cast(utc)
@@ -370,6 +375,11 @@ def _coerce_timestamps(column: pa.ChunkedArray, warnings: Counter) -> pa.Chunked
 
 
 def _cast_matching(column: pa.ChunkedArray, pattern: str, target: pa.DataType):
+    """Cast text to `target`; values not matching `pattern` (or impossible) become null."""
+    try:
+        return column.cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
     text = pc.utf8_trim_whitespace(column)
     return _cast_each(pc.if_else(pc.match_substring_regex(text, pattern), text, None), target)
 

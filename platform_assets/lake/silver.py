@@ -54,7 +54,7 @@ def refine(bronze: pa.Table, source: LandingSource, partition: date | None) -> S
 
     keep, reasons, batch.exact_duplicates = _deduplicate(candidate, source.key)
     frame = candidate.to_pandas(types_mapper=pd.ArrowDtype)
-    for index, reason in _validate(frame[keep], source).items():
+    for index, reason in _validate(frame if keep.all() else frame[keep], source).items():
         keep[index] = False
         reasons[index] = f"{reasons[index]};{reason}" if index in reasons else reason
 
@@ -75,6 +75,8 @@ def _deduplicate(table: pa.Table, key: str) -> tuple[np.ndarray, dict[int, str],
     """
     keep = np.ones(table.num_rows, dtype=bool)
     reasons: dict[int, str] = {}
+    if pc.count_distinct(table[key]).as_py() == pc.count(table[key]).as_py():
+        return keep, reasons, 0
     counts = table.group_by(key).aggregate([(key, "count")])
     repeated = counts.filter(pc.greater(counts[f"{key}_count"], 1))[key]
     if len(repeated) == 0:
