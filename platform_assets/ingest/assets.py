@@ -2,8 +2,6 @@
 
 from datetime import UTC, date, datetime
 
-import pandas as pd
-import pandera.errors
 import pyarrow.compute as pc
 from dagster import (
     AssetCheckResult,
@@ -19,11 +17,9 @@ from dagster import (
 
 from platform_assets.ingest.bronze import (
     LANDING_DATE_COLUMN,
-    QUARANTINE_PARTITION_COLUMN,
     BronzeBatch,
     LandingFile,
     ingest_batch,
-    reason_counts,
 )
 from platform_assets.ingest.parsing import BatchRejected
 from platform_assets.ingest.schemas import bronze_pandera_schema
@@ -32,7 +28,14 @@ from platform_assets.ingest.sources import (
     REFERENCE_SOURCES,
     LandingSource,
 )
+from platform_assets.pandera_checks import SCHEMA_CHECK, schema_check, schema_problems
 from platform_assets.partitions import daily_partitions
+from platform_assets.quarantine import (
+    commit_quarantine,
+    quarantine_check_spec,
+    quarantine_problems,
+    quarantine_spec,
+)
 from platform_assets.resources import CardTokenizerResource, LakeResource, LandingResource
 from platform_assets.tables import commit, quarantine_key, table_path
 
@@ -71,13 +74,12 @@ def build_bronze_asset(source: LandingSource):
                 "numbers tokenized, with `_source_file`, `_line`, `_ingested_at`.",
                 kinds={"delta"},
             ),
-            AssetSpec(
-                quarantine_key(key),
-                deps=[landing_key(source)],
-                group_name="bronze",
-                description=f"{source.name} lines that could not be parsed or typed: raw text "
+            quarantine_spec(
+                key,
+                landing_key(source),
+                "bronze",
+                f"{source.name} lines that could not be parsed or typed: raw text "
                 "(card numbers redacted) and the reason.",
-                kinds={"delta"},
             ),
         ],
         check_specs=[
@@ -87,10 +89,11 @@ def build_bronze_asset(source: LandingSource):
                 description="source rows = bronze + quarantined + rows of re-delivered files",
             ),
             AssetCheckSpec(
-                "pandera_schema",
+                SCHEMA_CHECK,
                 asset=key,
                 description="bronze Pandera schema, checked before commit",
             ),
+            quarantine_check_spec(key),
         ],
         partitions_def=daily_partitions if partitioned else None,
     )
@@ -118,35 +121,22 @@ def build_bronze_asset(source: LandingSource):
                 ingested_elsewhere=_hashes_in_other_partitions(lake, key, day),
             )
         except BatchRejected as rejected:
+            yield schema_check(key, [str(rejected)], 0)
             raise Failure(description=str(rejected)) from None
-        schema_problems = _bronze_schema_problems(batch, source)
-        if schema_problems:
-            yield AssetCheckResult(
-                asset_key=key,
-                check_name="pandera_schema",
-                passed=False,
-                metadata={"problems": MetadataValue.json(schema_problems)},
-            )
+        problems = schema_problems(bronze_pandera_schema(source), batch.rows)
+        quarantine_issues = quarantine_problems(batch.quarantine)
+        if problems or quarantine_issues:
+            yield schema_check(key, problems, batch.rows.num_rows)
+            yield schema_check(quarantine_key(key), quarantine_issues, batch.quarantine.num_rows)
             raise Failure(
-                description=f"bronze {source.name} failed its schema "
-                f"({'; '.join(schema_problems)}); nothing was written."
+                f"bronze {source.name} failed its schema ({problems + quarantine_issues}); "
+                "nothing was written."
             )
 
-        partition_column = LANDING_DATE_COLUMN if partitioned else None
-        quarantine_column = QUARANTINE_PARTITION_COLUMN if partitioned else None
-        version = commit(lake, key, batch.rows, partition_column, day)
-        quarantine_version = commit(
-            lake, quarantine_key(key), batch.quarantine, quarantine_column, day
-        )
+        version = commit(lake, key, batch.rows, LANDING_DATE_COLUMN if partitioned else None, day)
         yield MaterializeResult(asset_key=key, metadata=_bronze_metadata(batch, version, lake, key))
-        yield MaterializeResult(
-            asset_key=quarantine_key(key),
-            metadata={
-                "dagster/row_count": batch.quarantine.num_rows,
-                "reasons": MetadataValue.json(reason_counts(batch.quarantine)),
-                "delta_version": quarantine_version,
-            },
-        )
+        yield from commit_quarantine(lake, key, batch.quarantine, day)
+        yield schema_check(key, [], batch.rows.num_rows)
         yield AssetCheckResult(
             asset_key=key,
             check_name="rows_accounted_for",
@@ -158,23 +148,8 @@ def build_bronze_asset(source: LandingSource):
                 "redelivered_rows": batch.redelivered_rows,
             },
         )
-        yield AssetCheckResult(
-            asset_key=key,
-            check_name="pandera_schema",
-            passed=True,
-            metadata={"rows_validated": batch.rows.num_rows},
-        )
 
     return bronze_asset
-
-
-def _bronze_schema_problems(batch: BronzeBatch, source: LandingSource) -> list[str]:
-    frame = batch.rows.to_pandas(types_mapper=pd.ArrowDtype)
-    try:
-        bronze_pandera_schema(source).validate(frame, lazy=True)
-    except pandera.errors.SchemaErrors as errors:
-        return sorted({f"{row.column}: {row.check}" for row in errors.failure_cases.itertuples()})
-    return []
 
 
 def _hashes_in_other_partitions(

@@ -17,27 +17,19 @@ import pyarrow as pa
 from platform_assets.ingest.parsing import LINE_COLUMN, file_format, parse_file
 from platform_assets.ingest.sources import LandingSource
 from platform_assets.ingest.tokenization import CardTokenizer
+from platform_assets.quarantine import (
+    QUARANTINE_PARTITION_COLUMN,
+    QUARANTINE_SCHEMA,
+    empty_quarantine,
+)
 
 LANDING_DATE_COLUMN = "landing_date"
-QUARANTINE_PARTITION_COLUMN = "partition_date"
 LINEAGE_FIELDS = [
     pa.field("_source_file", pa.string()),
     pa.field(LINE_COLUMN, pa.int64()),
     pa.field("_file_sha256", pa.string()),
     pa.field("_ingested_at", pa.timestamp("us", tz="UTC")),
 ]
-QUARANTINE_SCHEMA = pa.schema(
-    [
-        pa.field("source", pa.string()),
-        pa.field("stage", pa.string()),
-        pa.field(QUARANTINE_PARTITION_COLUMN, pa.date32()),
-        pa.field("_source_file", pa.string()),
-        pa.field(LINE_COLUMN, pa.int64()),
-        pa.field("reason", pa.string()),
-        pa.field("raw_text", pa.string()),
-        pa.field("_ingested_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
 
 
 @dataclass(frozen=True)
@@ -93,7 +85,7 @@ def ingest_batch(
     seen = dict(ingested_elsewhere or {})
     row_pieces: list[pa.Table] = []
     quarantined: list[dict] = []
-    batch = BronzeBatch(rows=bronze_schema(source).empty_table(), quarantine=_no_quarantine())
+    batch = BronzeBatch(rows=bronze_schema(source).empty_table(), quarantine=empty_quarantine())
     for landing_file in sorted(files, key=lambda f: f.name):
         batch.files += 1
         digest = landing_file.sha256
@@ -133,18 +125,6 @@ def count_data_lines(landing_file: LandingFile) -> int:
     """Source rows of a file without parsing it: non-blank lines, less a CSV header."""
     lines = sum(1 for line in landing_file.data.split(b"\n") if line.strip())
     return max(lines - (file_format(landing_file.name) == "csv"), 0)
-
-
-def reason_counts(quarantine: pa.Table) -> dict[str, int]:
-    """Quarantined rows per reason code, for metadata."""
-    if quarantine.num_rows == 0:
-        return {}
-    counts = quarantine.group_by("reason").aggregate([("reason", "count")])
-    return dict(zip(counts["reason"].to_pylist(), counts["reason_count"].to_pylist(), strict=True))
-
-
-def _no_quarantine() -> pa.Table:
-    return QUARANTINE_SCHEMA.empty_table()
 
 
 def _with_lineage(

@@ -20,16 +20,19 @@ from dagster import (
 )
 
 from platform_assets.ingest.assets import bronze_key
-from platform_assets.ingest.bronze import (
-    LANDING_DATE_COLUMN,
-    QUARANTINE_PARTITION_COLUMN,
-    reason_counts,
-)
+from platform_assets.ingest.bronze import LANDING_DATE_COLUMN
 from platform_assets.ingest.parsing import BatchRejected
 from platform_assets.ingest.sources import PARTITIONED_SOURCES, REFERENCE_SOURCES, LandingSource
 from platform_assets.lake.schemas import SILVER_MODELS
 from platform_assets.lake.silver import SilverBatch, refine
+from platform_assets.pandera_checks import SCHEMA_CHECK, schema_check
 from platform_assets.partitions import daily_partitions
+from platform_assets.quarantine import (
+    commit_quarantine,
+    quarantine_check_spec,
+    quarantine_problems,
+    quarantine_spec,
+)
 from platform_assets.resources import LakeResource
 from platform_assets.tables import commit, quarantine_key, table_path
 
@@ -55,17 +58,16 @@ def build_silver_asset(source: LandingSource):
                 f"the Pandera model `{model.__name__}` before commit.",
                 kinds={"delta", "pandera"},
             ),
-            AssetSpec(
-                quarantine_key(key),
-                deps=[upstream],
-                group_name="silver",
-                description=f"{source.name} rows that failed a silver check, with the checks.",
-                kinds={"delta"},
+            quarantine_spec(
+                key,
+                upstream,
+                "silver",
+                f"{source.name} rows that failed a silver check, with the checks.",
             ),
         ],
         check_specs=[
             AssetCheckSpec(
-                "pandera_schema",
+                SCHEMA_CHECK,
                 asset=key,
                 description=f"columns and types match `{model.__name__}`; else nothing is written",
             ),
@@ -79,6 +81,7 @@ def build_silver_asset(source: LandingSource):
                 asset=key,
                 description="bronze rows = silver + quarantined + exact duplicates dropped",
             ),
+            quarantine_check_spec(key),
         ],
         partitions_def=daily_partitions if partitioned else None,
     )
@@ -94,31 +97,16 @@ def build_silver_asset(source: LandingSource):
         try:
             batch = refine(bronze, source, day)
         except BatchRejected as rejected:
-            yield AssetCheckResult(
-                asset_key=key,
-                check_name="pandera_schema",
-                passed=False,
-                metadata={"error": str(rejected)},
-            )
+            yield schema_check(key, [str(rejected)], bronze.num_rows)
             raise Failure(description=str(rejected)) from None
+        quarantine_issues = quarantine_problems(batch.quarantine)
+        if quarantine_issues:
+            yield schema_check(quarantine_key(key), quarantine_issues, batch.quarantine.num_rows)
+            raise Failure(f"silver {source.name} quarantine failed its schema: {quarantine_issues}")
 
         version = commit(lake, key, batch.rows, source.partition_date_column, day)
-        quarantine_version = commit(
-            lake,
-            quarantine_key(key),
-            batch.quarantine,
-            QUARANTINE_PARTITION_COLUMN if partitioned else None,
-            day,
-        )
         yield MaterializeResult(asset_key=key, metadata=_silver_metadata(batch, version))
-        yield MaterializeResult(
-            asset_key=quarantine_key(key),
-            metadata={
-                "dagster/row_count": batch.quarantine.num_rows,
-                "reasons": MetadataValue.json(reason_counts(batch.quarantine)),
-                "delta_version": quarantine_version,
-            },
-        )
+        yield from commit_quarantine(lake, key, batch.quarantine, day)
         yield from _silver_checks(key, batch)
 
     return silver_asset
@@ -137,12 +125,7 @@ def _silver_metadata(batch: SilverBatch, version: int) -> dict:
 
 
 def _silver_checks(key: AssetKey, batch: SilverBatch):
-    yield AssetCheckResult(
-        asset_key=key,
-        check_name="pandera_schema",
-        passed=True,
-        metadata={"rows_validated": batch.bronze_rows - batch.exact_duplicates},
-    )
+    yield schema_check(key, [], batch.bronze_rows - batch.exact_duplicates)
     yield AssetCheckResult(
         asset_key=key,
         check_name="pandera_rows",

@@ -18,10 +18,14 @@ import pandera.errors
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from platform_assets.ingest.bronze import QUARANTINE_PARTITION_COLUMN, QUARANTINE_SCHEMA
 from platform_assets.ingest.parsing import LINE_COLUMN, BatchRejected
 from platform_assets.ingest.sources import LandingSource
 from platform_assets.lake.schemas import SILVER_MODELS
+from platform_assets.quarantine import (
+    QUARANTINE_PARTITION_COLUMN,
+    QUARANTINE_SCHEMA,
+    empty_quarantine,
+)
 
 _DEDUPLICATION_ORDER = ["_source_file", LINE_COLUMN]
 _BRONZE_ONLY_COLUMNS = ["_file_sha256", "landing_date"]
@@ -45,7 +49,7 @@ class SilverBatch:
 
 def refine(bronze: pa.Table, source: LandingSource, partition: date | None) -> SilverBatch:
     """Deduplicate and validate one bronze batch. Raises `BatchRejected` on schema errors."""
-    batch = SilverBatch(rows=bronze, quarantine=QUARANTINE_SCHEMA.empty_table())
+    batch = SilverBatch(rows=bronze, quarantine=empty_quarantine())
     batch.bronze_rows = bronze.num_rows
     candidate = bronze.drop_columns([c for c in _BRONZE_ONLY_COLUMNS if c in bronze.schema.names])
     if source.partitioned:
@@ -134,7 +138,7 @@ def _quarantine_rows(
     rows: pd.DataFrame, reasons: dict[int, str], source: LandingSource, partition: date | None
 ) -> pa.Table:
     if rows.empty:
-        return QUARANTINE_SCHEMA.empty_table()
+        return empty_quarantine()
     content = rows.drop(columns=[c for c in rows.columns if c.startswith("_")])
     records = [
         {
