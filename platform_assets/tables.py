@@ -17,6 +17,11 @@ def quarantine_key(key: AssetKey) -> AssetKey:
     return AssetKey([*key.path[:-1], f"{key.path[-1]}_quarantine"])
 
 
+def manifest_key(key: AssetKey) -> AssetKey:
+    """Bookkeeping table of the files a bronze table ingested (not an asset of its own)."""
+    return AssetKey([*key.path[:-1], f"{key.path[-1]}_files"])
+
+
 def commit(
     lake: LakeResource,
     key: AssetKey,

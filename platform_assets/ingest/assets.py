@@ -37,7 +37,7 @@ from platform_assets.quarantine import (
     quarantine_spec,
 )
 from platform_assets.resources import CardTokenizerResource, LakeResource, LandingResource
-from platform_assets.tables import commit, quarantine_key, table_path
+from platform_assets.tables import commit, manifest_key, quarantine_key, table_path
 
 
 def landing_key(source: LandingSource) -> AssetKey:
@@ -134,6 +134,8 @@ def build_bronze_asset(source: LandingSource):
             )
 
         version = commit(lake, key, batch.rows, LANDING_DATE_COLUMN if partitioned else None, day)
+        if partitioned:
+            commit(lake, manifest_key(key), batch.manifest(), LANDING_DATE_COLUMN, day)
         yield MaterializeResult(asset_key=key, metadata=_bronze_metadata(batch, version, lake, key))
         yield from commit_quarantine(lake, key, batch.quarantine, day)
         yield schema_check(key, [], batch.rows.num_rows)
@@ -158,12 +160,12 @@ def _hashes_in_other_partitions(
     if day is None:
         return {}
     other_days = pc.field(LANDING_DATE_COLUMN) != day
-    files = lake.read(table_path(key), filters=other_days, columns=["_file_sha256", "_source_file"])
+    files = lake.read(
+        table_path(manifest_key(key)), filters=other_days, columns=["sha256", "_source_file"]
+    )
     if files is None:
         return {}
-    return dict(
-        zip(files["_file_sha256"].to_pylist(), files["_source_file"].to_pylist(), strict=True)
-    )
+    return dict(zip(files["sha256"].to_pylist(), files["_source_file"].to_pylist(), strict=True))
 
 
 def _bronze_metadata(batch: BronzeBatch, version: int, lake: LakeResource, key: AssetKey) -> dict:

@@ -1,7 +1,7 @@
 """One batch of landing files -> bronze rows and quarantined lines (pure; no storage).
 
 Bronze keeps every source row that could be parsed and typed, with its lineage
-(`_source_file`, `_line`, `_file_sha256`, `_ingested_at`). Lines that could not go to the
+(`_source_file`, `_line`, `_ingested_at`). Lines that could not go to the
 quarantine with their raw text (card numbers redacted) and a reason. A file whose bytes
 equal one already ingested adds nothing: its rows are counted as duplicates.
 """
@@ -27,9 +27,21 @@ LANDING_DATE_COLUMN = "landing_date"
 LINEAGE_FIELDS = [
     pa.field("_source_file", pa.string()),
     pa.field(LINE_COLUMN, pa.int64()),
-    pa.field("_file_sha256", pa.string()),
     pa.field("_ingested_at", pa.timestamp("us", tz="UTC")),
 ]
+
+
+# Which file (by content hash) each partition ingested: lets a re-delivery into another
+# day's folder be recognised without scanning bronze itself.
+FILE_MANIFEST_SCHEMA = pa.schema(
+    [
+        pa.field(LANDING_DATE_COLUMN, pa.date32()),
+        pa.field("_source_file", pa.string()),
+        pa.field("sha256", pa.string()),
+        pa.field("source_rows", pa.int64()),
+        pa.field("_ingested_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -53,10 +65,15 @@ class BronzeBatch:
     redelivered_rows: int = 0
     warnings: Counter = field(default_factory=Counter)
     unexpected_columns: dict[str, list[str]] = field(default_factory=dict)
+    ingested_files: list[dict] = field(default_factory=list)
+    """One `FILE_MANIFEST_SCHEMA` record per file whose rows went to bronze/quarantine."""
 
     @property
     def accounted_rows(self) -> int:
         return self.rows.num_rows + self.quarantine.num_rows + self.redelivered_rows
+
+    def manifest(self) -> pa.Table:
+        return pa.Table.from_pylist(self.ingested_files, schema=FILE_MANIFEST_SCHEMA)
 
 
 def bronze_schema(source: LandingSource) -> pa.Schema:
@@ -78,8 +95,9 @@ def ingest_batch(
 ) -> BronzeBatch:
     """Parse a batch (one partition's files, or a reference snapshot).
 
-    `ingested_elsewhere` maps the sha256 of files already in bronze under another
-    partition to their names, so a re-delivery into a new folder is recognised too.
+    `ingested_elsewhere` maps the sha256 of files already ingested under another
+    partition (the file manifest) to their names, so a re-delivery into another day's
+    folder is recognised too.
     Raises `BatchRejected` (from parsing) before anything is produced.
     """
     seen = dict(ingested_elsewhere or {})
@@ -97,10 +115,19 @@ def ingest_batch(
         seen[digest] = landing_file.name
         parsed = parse_file(landing_file.name, landing_file.data, source, tokenizer)
         batch.source_rows += parsed.source_rows
+        batch.ingested_files.append(
+            {
+                LANDING_DATE_COLUMN: partition,
+                "_source_file": landing_file.name,
+                "sha256": digest,
+                "source_rows": parsed.source_rows,
+                "_ingested_at": ingested_at,
+            }
+        )
         batch.warnings.update(parsed.warnings)
         if parsed.unexpected_columns:
             batch.unexpected_columns[landing_file.name] = list(parsed.unexpected_columns)
-        row_pieces.append(_with_lineage(parsed.rows, landing_file, digest, ingested_at, partition))
+        row_pieces.append(_with_lineage(parsed.rows, landing_file, ingested_at, partition))
         quarantined.extend(
             {
                 "source": source.name,
@@ -127,15 +154,12 @@ def count_data_lines(landing_file: LandingFile) -> int:
     return max(lines - (file_format(landing_file.name) == "csv"), 0)
 
 
-def _with_lineage(
-    rows: pa.Table, landing_file: LandingFile, digest: str, ingested_at, partition
-) -> pa.Table:
+def _with_lineage(rows: pa.Table, landing_file: LandingFile, ingested_at, partition) -> pa.Table:
     count = rows.num_rows
     lines = rows[LINE_COLUMN]
     rows = rows.drop_columns([LINE_COLUMN])
     rows = rows.append_column("_source_file", repeat_text(landing_file.name, count))
     rows = rows.append_column(LINE_COLUMN, lines)
-    rows = rows.append_column("_file_sha256", repeat_text(digest, count))
     utc = pa.timestamp("us", tz="UTC")
     rows = rows.append_column("_ingested_at", pa.repeat(pa.scalar(ingested_at, utc), count))
     if partition is not None:

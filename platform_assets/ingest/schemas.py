@@ -10,7 +10,7 @@ import pandera.pandas as pa
 from platform_assets.ingest.bronze import bronze_schema
 from platform_assets.ingest.sources import LandingSource
 
-_LINEAGE = {"_source_file", "_line", "_file_sha256", "_ingested_at", "landing_date"}
+_LINEAGE = {"_source_file", "_line", "_ingested_at", "landing_date"}
 
 
 def bronze_pandera_schema(source: LandingSource) -> pa.DataFrameSchema:

@@ -28,9 +28,9 @@ from platform_assets.quarantine import (
 )
 
 _DEDUPLICATION_ORDER = ["_source_file", LINE_COLUMN]
-_BRONZE_ONLY_COLUMNS = ["_file_sha256", "landing_date"]
+_BRONZE_ONLY_COLUMNS = ["landing_date"]
 # Lineage differs between copies of one record; only the content decides "same values".
-_NOT_CONTENT = {"_source_file", LINE_COLUMN, "_ingested_at", "_file_sha256", "landing_date"}
+_NOT_CONTENT = {"_source_file", LINE_COLUMN, "_ingested_at", "landing_date"}
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """A batch of landing files -> bronze rows + quarantine; every source row accounted for."""
 
+import hashlib
 from datetime import UTC, date, datetime
 
 import pytest
@@ -7,6 +8,7 @@ import pytest
 from platform_assets.ingest.bronze import LandingFile, bronze_schema, ingest_batch
 from platform_assets.ingest.parsing import BatchRejected
 from platform_assets.ingest.sources import TRANSACTIONS
+from platform_assets.ingest.tokenization import CardTokenizer
 from tests.records import CARD, csv_file, jsonl, transaction
 
 DAY = date(2024, 1, 2)
@@ -15,22 +17,26 @@ NOW = datetime(2024, 1, 5, tzinfo=UTC)
 
 def ingest(*files, elsewhere=None):
     landing = [LandingFile(f"transactions/2024-01-02/{name}", data) for name, data in files]
-    return ingest_batch(landing, TRANSACTIONS, tokenizer_for_tests(), NOW, DAY, elsewhere)
-
-
-def tokenizer_for_tests():
-    from platform_assets.ingest.tokenization import CardTokenizer
-
-    return CardTokenizer(b"k")
+    return ingest_batch(landing, TRANSACTIONS, CardTokenizer(b"k"), NOW, DAY, elsewhere)
 
 
 def test_rows_carry_lineage_and_partition():
-    batch = ingest(("a.jsonl", jsonl(transaction(1), transaction(2))))
+    data = jsonl(transaction(1), transaction(2))
+    batch = ingest(("a.jsonl", data))
     assert batch.rows.schema == bronze_schema(TRANSACTIONS)
     row = batch.rows.to_pylist()[1]
     assert row["_source_file"] == "transactions/2024-01-02/a.jsonl" and row["_line"] == 2
     assert row["_ingested_at"] == NOW and row["landing_date"] == DAY
-    assert len(row["_file_sha256"]) == 64
+    manifest = batch.manifest().to_pylist()
+    assert manifest == [
+        {
+            "landing_date": DAY,
+            "_source_file": "transactions/2024-01-02/a.jsonl",
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "source_rows": 2,
+            "_ingested_at": NOW,
+        }
+    ]
 
 
 def test_quarantine_keeps_raw_text_with_card_numbers_redacted():
@@ -52,7 +58,7 @@ def test_redelivered_file_adds_nothing_and_is_counted():
 def test_file_already_ingested_under_another_partition_is_a_redelivery():
     data = jsonl(transaction(1))
     first = ingest(("a.jsonl", data))
-    digest = first.rows["_file_sha256"][0].as_py()
+    digest = first.manifest()["sha256"][0].as_py()
     again = ingest(("late.jsonl", data), elsewhere={digest: "transactions/2024-01-01/a.jsonl"})
     assert again.rows.num_rows == 0 and again.redelivered_rows == 1
 
