@@ -52,7 +52,9 @@ def materialized_lake(tmp_path_factory) -> MaterializedLake:
             )
         )
         defs = build_definitions(settings)
-        with instance_for_test(temp_dir=str(root / "dagster_home")) as instance:
+        home = root / "dagster_home"
+        home.mkdir()
+        with instance_for_test(temp_dir=str(home)) as instance:
             lake = materialized = MaterializedLake(
                 root=root,
                 truth=truth,
