@@ -9,7 +9,14 @@ from datetime import date
 import pandas as pd
 import pandera.pandas as pandera_pd
 import pyarrow as pa
-from dagster import AssetCheckSpec, AssetKey, AssetSpec, MaterializeResult, MetadataValue
+from dagster import (
+    AssetCheckSpec,
+    AssetKey,
+    AssetSpec,
+    MaterializeResult,
+    MetadataValue,
+    PartitionsDefinition,
+)
 
 from platform_assets.pandera_checks import SCHEMA_CHECK, schema_check, schema_problems
 from platform_assets.resources import LakeResource
@@ -71,10 +78,13 @@ def quarantine_spec(table_key: AssetKey, upstream: AssetKey, group: str, what: s
     )
 
 
-def quarantine_check_spec(table_key: AssetKey) -> AssetCheckSpec:
+def quarantine_check_spec(
+    table_key: AssetKey, partitions_def: PartitionsDefinition | None
+) -> AssetCheckSpec:
     return AssetCheckSpec(
         SCHEMA_CHECK,
         asset=quarantine_key(table_key),
+        partitions_def=partitions_def,
         description="quarantine rows match the shared quarantine schema, checked before commit",
     )
 

@@ -62,6 +62,8 @@ def landing_spec(source: LandingSource) -> AssetSpec:
 def build_bronze_asset(source: LandingSource):
     key = bronze_key(source)
     partitioned = source.partitioned
+    # Checks are partitioned like their asset, so each partition's verdict is its own.
+    partitions_def = daily_partitions if partitioned else None
 
     @multi_asset(
         name=f"bronze_{source.name}",
@@ -86,16 +88,18 @@ def build_bronze_asset(source: LandingSource):
             AssetCheckSpec(
                 "rows_accounted_for",
                 asset=key,
+                partitions_def=partitions_def,
                 description="source rows = bronze + quarantined + rows of re-delivered files",
             ),
             AssetCheckSpec(
                 SCHEMA_CHECK,
                 asset=key,
+                partitions_def=partitions_def,
                 description="bronze Pandera schema, checked before commit",
             ),
-            quarantine_check_spec(key),
+            quarantine_check_spec(key, partitions_def),
         ],
-        partitions_def=daily_partitions if partitioned else None,
+        partitions_def=partitions_def,
     )
     def bronze_asset(
         context: AssetExecutionContext,

@@ -45,6 +45,8 @@ def build_silver_asset(source: LandingSource):
     key = silver_key(source)
     upstream = bronze_key(source)
     partitioned = source.partitioned
+    # Checks are partitioned like their asset, so each partition's verdict is its own.
+    partitions_def = daily_partitions if partitioned else None
     model = SILVER_MODELS[source.name]
 
     @multi_asset(
@@ -69,21 +71,24 @@ def build_silver_asset(source: LandingSource):
             AssetCheckSpec(
                 SCHEMA_CHECK,
                 asset=key,
+                partitions_def=partitions_def,
                 description=f"columns and types match `{model.__name__}`; else nothing is written",
             ),
             AssetCheckSpec(
                 "pandera_rows",
                 asset=key,
+                partitions_def=partitions_def,
                 description="no row failed a row-level check (failed rows are quarantined)",
             ),
             AssetCheckSpec(
                 "rows_accounted_for",
                 asset=key,
+                partitions_def=partitions_def,
                 description="bronze rows = silver + quarantined + exact duplicates dropped",
             ),
-            quarantine_check_spec(key),
+            quarantine_check_spec(key, partitions_def),
         ],
-        partitions_def=daily_partitions if partitioned else None,
+        partitions_def=partitions_def,
     )
     def silver_asset(context: AssetExecutionContext, lake: LakeResource):
         day = date.fromisoformat(context.partition_key) if partitioned else None
