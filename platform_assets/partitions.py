@@ -1,6 +1,14 @@
 """Partitioning shared by every daily table: one partition per UTC event date."""
 
-from dagster import DailyPartitionsDefinition
+import warnings
+
+from dagster import DailyPartitionsDefinition, PreviewWarning
+
+# Asset checks of partitioned assets are partitioned too (a Dagster preview feature, used
+# on purpose so each partition keeps its own check verdict): no warning on every import.
+warnings.filterwarnings(
+    "ignore", message="Specifying a partitions_def on an AssetCheckSpec", category=PreviewWarning
+)
 
 # Fixed start so generated history (tests use 2024 dates) and the nightly schedule share one
 # partition space; `end_offset=0` keeps today's partial day out until it is over.
