@@ -4,13 +4,14 @@
 """
 
 import time
+from contextlib import suppress
 from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
-from dagster import ConfigurableResource, EnvVar, ResourceDependency
+from dagster import ConfigurableResource, EnvVar, InitResourceContext, ResourceDependency
 from dagster_aws.s3 import S3Resource
-from deltalake import DeltaTable, write_deltalake
+from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
 from platform_assets.environment import PlatformSettings, platform_settings
@@ -33,7 +34,13 @@ class LakeResource(ConfigurableResource):
     def storage_options(self) -> dict[str, str] | None:
         if self.s3 is None:
             return None
-        options = {"AWS_REGION": self.s3.region_name or "us-east-1"}
+        options = {
+            "AWS_REGION": self.s3.region_name or "us-east-1",
+            # Commits are put-if-absent, so two writers can never both create the same log
+            # entry. deltalake 1.x already commits that way on S3; saying so here keeps an
+            # upgrade from falling back to a lock-free rename (AWS_S3_ALLOW_UNSAFE_RENAME).
+            "AWS_CONDITIONAL_PUT": "etag",
+        }
         if self.s3.endpoint_url:
             options["AWS_ENDPOINT_URL"] = self.s3.endpoint_url
             options["AWS_ALLOW_HTTP"] = str(self.s3.endpoint_url.startswith("http://")).lower()
@@ -42,6 +49,11 @@ class LakeResource(ConfigurableResource):
         if self.s3.aws_secret_access_key:
             options["AWS_SECRET_ACCESS_KEY"] = self.s3.aws_secret_access_key
         return options
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        # Once per step, before any read: while the bucket does not exist, S3 reads fail
+        # instead of finding no table, and a step looks its tables up before committing.
+        self.ensure_storage()
 
     def ensure_storage(self) -> None:
         """Create the bucket (S3) or folder (local) the lake lives in."""
@@ -52,7 +64,9 @@ class LakeResource(ConfigurableResource):
         client = self.s3.get_client()
         existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
         if bucket not in existing:
-            client.create_bucket(Bucket=bucket)
+            # A concurrent run may have created it since the listing.
+            with suppress(client.exceptions.BucketAlreadyOwnedByYou):
+                client.create_bucket(Bucket=bucket)
 
     def open(self, table: str, version: int | None = None) -> DeltaTable | None:
         try:
@@ -82,7 +96,7 @@ class LakeResource(ConfigurableResource):
     def replace_partition(
         self, table: str, rows: pa.Table, partition_column: str, day: date
     ) -> int:
-        """Replace exactly one partition (and nothing else); returns the new Delta version."""
+        """Replace exactly one partition (and nothing else); returns the version committed."""
         predicate = f"{partition_column} = '{day.isoformat()}'"
         return self._commit(table, rows, partition_by=[partition_column], predicate=predicate)
 
@@ -90,19 +104,29 @@ class LakeResource(ConfigurableResource):
         return self._commit(table, rows, partition_by=None, predicate=None)
 
     def _commit(self, table, rows, partition_by, predicate) -> int:
-        self.ensure_storage()
         for attempt in range(_COMMIT_ATTEMPTS):
             try:
-                write_deltalake(
+                # Written through an open table, which ends at the version this write
+                # committed: re-reading the table could return a concurrent writer's later one.
+                delta_table = DeltaTable.create(
                     self.table_uri(table),
+                    schema=rows.schema,
+                    partition_by=partition_by,
+                    mode="ignore",
+                    storage_options=self.storage_options(),
+                    # Only ever version 0: a creator that lost the race must not re-commit its
+                    # (possibly older) schema on top; it retries and finds the table instead.
+                    commit_properties=CommitProperties(max_commit_retries=0),
+                )
+                write_deltalake(
+                    delta_table,
                     rows,
                     mode="overwrite",
                     partition_by=partition_by,
                     predicate=predicate,
                     schema_mode="merge" if predicate is None else None,
-                    storage_options=self.storage_options(),
                 )
-                return self.version(table)
+                return delta_table.version()
             except CommitFailedError:
                 if attempt == _COMMIT_ATTEMPTS - 1:
                     raise
