@@ -1,0 +1,38 @@
+"""The contenders of the ingest benchmark: each takes one day of landing files to Delta.
+
+Every contender is a function `run(landing, day, out) -> dict` of row counts, imported
+only inside its own child process (see `benchmarks.child`), so its imports are not timed
+and its peak memory is its own.
+"""
+
+import importlib
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+SOURCE = "transactions"
+PLATFORM = "platform: Dagster job"
+PLATFORM_FUNCTIONS = "platform functions, no Dagster"
+PANDAS = "(a) pandas + Pandera, per-row HMAC"
+FLOOR = "(b) floor: pyarrow read only"
+
+CONTENDERS = {
+    PLATFORM: "benchmarks.contenders.platform:run_dagster_job",
+    PLATFORM_FUNCTIONS: "benchmarks.contenders.platform:run_functions",
+    PANDAS: "benchmarks.contenders.pandas_baseline:run",
+    FLOOR: "benchmarks.contenders.arrow_floor:run",
+}
+
+
+def load(name: str) -> Callable[[Path, date, Path], dict]:
+    """The contender's `run` function (importing its module, and so its libraries)."""
+    module, function = CONTENDERS[name].split(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def transaction_files(landing: Path, day: date) -> list[Path]:
+    """The day's data files in name order (`_`/`.` names are not data, as in the contract)."""
+    folder = landing / SOURCE / day.isoformat()
+    return sorted(
+        path for path in folder.iterdir() if path.is_file() and not path.name.startswith(("_", "."))
+    )

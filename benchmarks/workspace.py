@@ -1,0 +1,27 @@
+"""Where the benchmarks keep their data and results, and the environment they run in."""
+
+import os
+import tempfile
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
+DEFAULT_WORK_DIR = Path(tempfile.gettempdir()) / "fraud-benchmarks"
+# A fixed tokenization key: the benchmark's tokens protect nothing, and every contender
+# hashes with the same key.
+BENCHMARK_TOKEN_KEY = "benchmark-only-card-token-key-0123456789abcdef"
+
+
+def contender_environment(out: Path) -> dict[str, str]:
+    """The environment of a contender's process: local profile, data only under `out`."""
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("PLATFORM_LANDING_ROOT", "PLATFORM_LAKE_URI")
+    }
+    environment.update(
+        PLATFORM_ENV="local",
+        PLATFORM_DATA_DIR=str(out),
+        CARD_TOKEN_KEY=BENCHMARK_TOKEN_KEY,
+    )
+    return environment
