@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from dagster import ConfigurableResource, EnvVar, InitResourceContext, ResourceDependency
 from dagster_aws.s3 import S3Resource
 from deltalake import CommitProperties, DeltaTable, write_deltalake
@@ -91,7 +92,7 @@ class LakeResource(ConfigurableResource):
         delta_table = self.open(table)
         if delta_table is None:
             return None
-        return delta_table.to_pyarrow_table(partitions=[(partition_column, "=", day.isoformat())])
+        return delta_table.to_pyarrow_dataset().to_table(filter=pc.field(partition_column) == day)
 
     def replace_partition(
         self, table: str, rows: pa.Table, partition_column: str, day: date

@@ -129,18 +129,27 @@ class _LineReader:
     def raw_schema(self) -> pa.Schema:
         raise NotImplementedError
 
+    def may_parse_whole(self) -> bool:
+        """Whether the whole-file parse can be trusted to reject every bad byte."""
+        return True
+
+    def parse_whole(self) -> pa.Table:
+        return self.parse_chunk(self.data)
+
     def parse(self) -> tuple[pa.Table, list[RejectedLine], int]:
-        body = self.body()
-        data_lines = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
-        if _is_utf8(body) and b"\n\n" not in body and not body.startswith(b"\n"):
+        # Readers skip blank lines and a quote can swallow line breaks: either way the row
+        # count no longer matches the line count, and the careful path takes over.
+        line_breaks = self.data.count(b"\n") + (0 if self.ends_with_newline else 1)
+        data_lines = line_breaks - (self.first_data_line - 1)
+        if self.may_parse_whole():
             try:
-                table = self.parse_chunk(body)
+                table = self.parse_whole()
                 if table.num_rows == data_lines:
                     numbers = np.arange(self.first_data_line, self.first_data_line + data_lines)
                     return _with_lines(table, numbers), [], data_lines
             except (pa.ArrowInvalid, pa.ArrowTypeError):
                 pass
-        return self._parse_line_by_halves(body)
+        return self._parse_line_by_halves(self.body())
 
     def _parse_line_by_halves(self, body: bytes) -> tuple[pa.Table, list[RejectedLine], int]:
         numbered = [
@@ -198,6 +207,9 @@ class _LineReader:
 
 
 class _JsonReader(_LineReader):
+    def may_parse_whole(self) -> bool:
+        return _is_utf8(self.data)  # Arrow's JSON reader replaces invalid UTF-8 silently
+
     def raw_schema(self) -> pa.Schema:
         return pa.schema(
             [
@@ -244,15 +256,19 @@ class _CsvReader(_LineReader):
 
     def __init__(self, name: str, data: bytes, source: LandingSource):
         super().__init__(name, data, source)
-        header, _, self._body = data.partition(b"\n")
-        self.header = header.rstrip(b"\r")
+        header_end = data.find(b"\n")
+        self.body_start = len(data) if header_end < 0 else header_end + 1
+        self.header = data[: self.body_start].rstrip(b"\r\n")
         try:
             self.header_columns = next(csv.reader([self.header.decode("utf-8")]), [])
         except UnicodeDecodeError as error:
             raise BatchRejected(f"{name}: the CSV header is not valid UTF-8") from error
 
     def body(self) -> bytes:
-        return self._body
+        return self.data[self.body_start :]
+
+    def body_is_empty(self) -> bool:
+        return self.body_start == len(self.data) or self.body().isspace()
 
     def raw_schema(self) -> pa.Schema:
         return pa.schema([(name, pa.string()) for name in self.source.columns])
@@ -260,7 +276,14 @@ class _CsvReader(_LineReader):
     def check_columns(self) -> tuple[str, ...]:
         return _compare_columns(self.name, self.header_columns, self.source)
 
+    def parse_whole(self) -> pa.Table:
+        return self._read(self.data)  # header included: no copy of the body
+
     def parse_chunk(self, chunk: bytes) -> pa.Table:
+        return self._read(self.header + b"\n" + chunk)
+
+    def _read(self, csv_bytes: bytes) -> pa.Table:
+        # Arrow's CSV reader validates UTF-8 in every column it converts to string.
         wanted = list(self.source.columns)
         convert = pa_csv.ConvertOptions(
             column_types={name: pa.string() for name in self.header_columns},
@@ -269,7 +292,7 @@ class _CsvReader(_LineReader):
             null_values=[""],
         )
         return pa_csv.read_csv(
-            io.BytesIO(self.header + b"\n" + chunk),
+            io.BytesIO(csv_bytes),
             parse_options=pa_csv.ParseOptions(newlines_in_values=False),
             convert_options=convert,
         ).select(wanted)

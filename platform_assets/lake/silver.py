@@ -62,6 +62,9 @@ def refine(bronze: pa.Table, source: LandingSource, partition: date | None) -> S
         keep[index] = False
         reasons[index] = f"{reasons[index]};{reason}" if index in reasons else reason
 
+    if keep.all():
+        batch.rows = candidate
+        return batch
     batch.rows = candidate.filter(pa.array(keep))
     quarantined = sorted(reasons)
     for index in quarantined:
@@ -137,8 +140,6 @@ def _validate(frame: pd.DataFrame, source: LandingSource) -> dict[int, str]:
 def _quarantine_rows(
     rows: pd.DataFrame, reasons: dict[int, str], source: LandingSource, partition: date | None
 ) -> pa.Table:
-    if rows.empty:
-        return empty_quarantine()
     content = rows.drop(columns=[c for c in rows.columns if c.startswith("_")])
     records = [
         {
