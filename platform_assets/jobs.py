@@ -1,4 +1,4 @@
-"""Jobs over the lake: the daily partitioned tables, and the reference snapshots."""
+"""Jobs: the daily lake tables, the reference snapshots, and the daily feature tables."""
 
 from dagster import AssetKey, AssetSelection, define_asset_job
 
@@ -30,4 +30,12 @@ reference_lake_job = define_asset_job(
     "reference_lake_job",
     selection=_selection(REFERENCE_SOURCES),
     description="Landing -> bronze -> silver for the users and merchants snapshots.",
+)
+
+daily_features_job = define_asset_job(
+    "daily_features_job",
+    selection=AssetSelection.groups("features"),
+    partitions_def=daily_partitions,
+    description="Silver -> point-in-time feature tables for one day or a range of days "
+    "(a range runs as one run).",
 )

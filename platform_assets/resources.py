@@ -98,7 +98,16 @@ class LakeResource(ConfigurableResource):
         self, table: str, rows: pa.Table, partition_column: str, day: date
     ) -> int:
         """Replace exactly one partition (and nothing else); returns the version committed."""
-        predicate = f"{partition_column} = '{day.isoformat()}'"
+        return self.replace_partitions(table, rows, partition_column, day, day)
+
+    def replace_partitions(
+        self, table: str, rows: pa.Table, partition_column: str, first: date, last: date
+    ) -> int:
+        """Replace the partitions `first`..`last` (inclusive) in one commit; the new version."""
+        predicate = (
+            f"{partition_column} >= '{first.isoformat()}' "
+            f"AND {partition_column} <= '{last.isoformat()}'"
+        )
         return self._commit(table, rows, partition_by=[partition_column], predicate=predicate)
 
     def replace_table(self, table: str, rows: pa.Table) -> int:

@@ -6,6 +6,10 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance, Definitions, instance_for_test
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 from fraud_generator import GeneratorConfig, GroundTruth, generate
 from platform_assets.definitions import build_definitions
@@ -14,7 +18,8 @@ from platform_assets.resources import LakeResource
 from tests.conftest import TEST_KEY
 
 FIRST_DAY = date(2024, 1, 1)
-DAYS = 3
+# Enough days for a 10-day feature backfill on top of a week of history.
+DAYS = 12
 
 
 @dataclass
@@ -29,6 +34,14 @@ class MaterializedLake:
     def run_day(self, day: str):
         job = self.defs.resolve_job_def("daily_lake_job")
         return job.execute_in_process(partition_key=day, instance=self.instance)
+
+    def run_features(self, first: str, last: str):
+        """One run over the partition range, as a single-run backfill launches it."""
+        job = self.defs.resolve_job_def("daily_features_job")
+        return job.execute_in_process(
+            instance=self.instance,
+            tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
+        )
 
 
 @pytest.fixture(scope="session")
@@ -67,4 +80,5 @@ def materialized_lake(tmp_path_factory) -> MaterializedLake:
             assert reference.execute_in_process(instance=instance).success
             for day in lake.days:
                 assert materialized.run_day(day).success
+            assert materialized.run_features(lake.days[0], lake.days[-1]).success
             yield materialized
