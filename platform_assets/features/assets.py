@@ -20,6 +20,7 @@ from dagster import (
     BackfillPolicy,
     Failure,
     MaterializeResult,
+    MetadataValue,
     TimeWindowPartitionMapping,
     asset,
 )
@@ -196,11 +197,18 @@ def build_feature_asset(table: FeatureTable):
             )
         ).as_py()
         history_days = pc.count_distinct(transactions["event_date"]).as_py()
+        rows_per_day = {
+            day.isoformat(): part.num_rows for day, part in zip(days, parts, strict=True)
+        }
+        # A range run records this metadata on every partition of the range: the row count
+        # is only a partition's own when the run is one day.
+        row_count = {"dagster/row_count": rows.num_rows} if len(days) == 1 else {}
         yield MaterializeResult(
             asset_key=key,
             metadata={
-                "dagster/row_count": rows.num_rows,
-                "days": len(days),
+                **row_count,
+                "rows_per_day": MetadataValue.json(rows_per_day),
+                "rows_in_run": rows.num_rows,
                 "entities": pc.count_distinct(rows[table.entity]).as_py(),
                 "history_rows_read": transactions.num_rows,
                 "days_with_data_read": history_days,
