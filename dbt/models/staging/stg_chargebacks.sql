@@ -1,0 +1,6 @@
+select
+    transaction_id,
+    reported_at,
+    reported_date,
+    reason
+from {{ source('silver', 'chargebacks') }}
