@@ -24,6 +24,7 @@ QUERY = """
     assetKey { path }
     groupName
     isPartitioned
+    dependencyKeys { path }
     assetChecksOrError { ... on AssetChecks { checks { name } } }
   }
   repositoriesOrError {
@@ -105,7 +106,37 @@ def test_ui_serves_groups_partitions_checks_sensor_and_schedule(dagster_dev):
     assert not nodes["silver/users"]["isPartitioned"]
 
     repository = data["repositoriesOrError"]["nodes"][0]
-    assert [s["name"] for s in repository["sensors"]] == ["landing_files_sensor"]
+    assert {s["name"] for s in repository["sensors"]} >= {
+        "landing_files_sensor",
+        "features_after_lake_sensor",
+    }
     assert repository["schedules"] == [
         {"name": "nightly_lake_schedule", "cronSchedule": "0 2 * * *"}
     ]
+
+
+def _upstream(nodes: dict, key: str) -> set[str]:
+    """Every asset `key` depends on, directly or not."""
+    seen, pending = set(), [key]
+    while pending:
+        for dependency in nodes[pending.pop()]["dependencyKeys"]:
+            name = "/".join(dependency["path"])
+            if name not in seen:
+                seen.add(name)
+                pending.append(name)
+    return seen
+
+
+def test_ui_shows_feature_tables_with_lineage_from_landing(dagster_dev):
+    nodes = {
+        "/".join(node["assetKey"]["path"]): node
+        for node in graphql(dagster_dev, QUERY)["assetNodes"]
+    }
+    for name in ("features/user_features", "features/merchant_features"):
+        assert nodes[name]["groupName"] == "features" and nodes[name]["isPartitioned"]
+        checks = {check["name"] for check in nodes[name]["assetChecksOrError"]["checks"]}
+        assert checks == {"pandera_schema", "point_in_time", "rows_accounted_for"}
+        assert {"landing/transactions", "bronze/transactions", "silver/transactions"} <= (
+            _upstream(nodes, name)
+        )
+    assert "landing/chargebacks" in _upstream(nodes, "features/merchant_features")
