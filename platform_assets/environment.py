@@ -9,12 +9,35 @@ their values never appear in Dagster's config or metadata.
 import os
 import secrets
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 EnvironmentName = Literal["local", "services"]
 ENVIRONMENTS: tuple[EnvironmentName, ...] = ("local", "services")
+WarehouseTarget = Literal["duckdb", "postgres"]
+WAREHOUSE_TARGETS: tuple[WarehouseTarget, ...] = ("duckdb", "postgres")
+_DEFAULT_DATA_DIR = Path("data")
+_WAREHOUSE_FILE = Path("warehouse/fraud.duckdb")  # under the data dir
+
+
+@dataclass(frozen=True)
+class WarehouseSettings:
+    """Where the gold layer (dbt) builds its tables: the dbt target and its connection.
+
+    `duckdb` (default of `local`) is a file; `postgres` (default of `services`) is a database
+    on the Dagster PostgreSQL server (DAGSTER_PG_HOST/PORT/USER; the password is read by the
+    resource through `EnvVar`), named by PLATFORM_WAREHOUSE_DB (default `warehouse`).
+    """
+
+    target: WarehouseTarget = "duckdb"
+    duckdb_path: Path = field(
+        default_factory=lambda: (_DEFAULT_DATA_DIR / _WAREHOUSE_FILE).resolve()
+    )
+    postgres_host: str = "127.0.0.1"
+    postgres_port: int = 5432
+    postgres_user: str = "postgres"
+    postgres_database: str = "warehouse"
 
 
 @dataclass(frozen=True)
@@ -23,6 +46,7 @@ class PlatformSettings:
     landing_root: Path
     lake_root: str
     """A local folder, or `s3://bucket/prefix` in the services profile."""
+    warehouse: WarehouseSettings = field(default_factory=WarehouseSettings)
 
 
 def current_environment() -> EnvironmentName:
@@ -34,13 +58,33 @@ def current_environment() -> EnvironmentName:
 
 def platform_settings() -> PlatformSettings:
     environment = current_environment()
-    data_dir = Path(os.environ.get("PLATFORM_DATA_DIR", "data")).resolve()
+    data_dir = Path(os.environ.get("PLATFORM_DATA_DIR", _DEFAULT_DATA_DIR)).resolve()
     landing_root = Path(os.environ.get("PLATFORM_LANDING_ROOT", data_dir / "landing")).resolve()
     if environment == "services":
         lake_root = os.environ.get("PLATFORM_LAKE_URI", "s3://fraud-platform/lake")
     else:
         lake_root = os.environ.get("PLATFORM_LAKE_URI", str(data_dir / "lake"))
-    return PlatformSettings(environment, landing_root, lake_root)
+    return PlatformSettings(
+        environment, landing_root, lake_root, warehouse_settings(environment, data_dir)
+    )
+
+
+def warehouse_settings(environment: EnvironmentName, data_dir: Path) -> WarehouseSettings:
+    default_target = "postgres" if environment == "services" else "duckdb"
+    target = os.environ.get("PLATFORM_WAREHOUSE_TARGET", default_target).strip().lower()
+    if target not in WAREHOUSE_TARGETS:
+        raise ValueError(
+            f"PLATFORM_WAREHOUSE_TARGET={target!r} is not one of {', '.join(WAREHOUSE_TARGETS)}"
+        )
+    duckdb_path = os.environ.get("PLATFORM_WAREHOUSE_PATH", data_dir / _WAREHOUSE_FILE)
+    return WarehouseSettings(
+        target=target,  # type: ignore[arg-type]
+        duckdb_path=Path(duckdb_path).resolve(),
+        postgres_host=os.environ.get("DAGSTER_PG_HOST", "127.0.0.1"),
+        postgres_port=int(os.environ.get("DAGSTER_PG_PORT", "5432")),
+        postgres_user=os.environ.get("DAGSTER_PG_USER", "postgres"),
+        postgres_database=os.environ.get("PLATFORM_WAREHOUSE_DB", "warehouse"),
+    )
 
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
