@@ -16,12 +16,12 @@ class ManifestMissing(RuntimeError):
     pass
 
 
-def dbt_project() -> DbtProject:
+def dbt_project(project_dir: Path = DBT_PROJECT_DIR) -> DbtProject:
     """The project, failing clearly when its manifest has not been built yet."""
-    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    project = DbtProject(project_dir=project_dir, profiles_dir=project_dir)
     if not project.manifest_path.is_file():
         raise ManifestMissing(
             f"{project.manifest_path} is missing: build it with `make dbt-manifest` "
-            f"(runs `dbt parse` in {DBT_PROJECT_DIR}); `make test` and `make demo` do it too."
+            f"(runs `dbt parse` in {project_dir}); `make test` and `make demo` do it too."
         )
     return project
