@@ -245,3 +245,8 @@ def schema_problems(actual: pa.Table, types: dict[str, pa.DataType]) -> list[str
         if name in actual.schema.names and actual.schema.field(name).type != wanted:
             problems.append(f"{name}: {actual.schema.field(name).type} != spec {wanted}")
     return problems
+
+
+def assert_no_problems(problems: list[str], what: str) -> None:
+    shown = "\n".join(problems[:40])
+    assert not problems, f"{what}: {len(problems)} mismatches (first 40):\n{shown}"

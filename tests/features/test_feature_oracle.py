@@ -19,6 +19,7 @@ from tests.features.data import (
     MERCHANT_TYPES,
     USER_HISTORY_DAYS,
     USER_TYPES,
+    assert_no_problems,
     at,
     chargebacks_read,
     compare,
@@ -42,16 +43,10 @@ from tests.features.oracle import (
     Txn,
     haversine_km,
 )
-from tests.integration.conftest import materialized_lake  # noqa: F401  (fixture)
 
 US = timedelta(microseconds=1)
 ONE_DEGREE_KM = EARTH_RADIUS_KM * math.pi / 180
 MIN_PAIRS = 1000
-
-
-def _assert_no_problems(problems: list[str], what: str) -> None:
-    shown = "\n".join(problems[:40])
-    assert not problems, f"{what}: {len(problems)} mismatches (first 40):\n{shown}"
 
 
 def _user_table(txns: list[Txn], day: date) -> pa.Table:
@@ -65,15 +60,15 @@ def _merchant_table(txns: list[Txn], labels: list[Chargeback], day: date) -> pa.
 
 def _check_users(oracle: Oracle, table: pa.Table, day: date) -> dict[str, dict]:
     expected = {tid: oracle.user_row(tid) for tid in oracle.on_day(day)}
-    _assert_no_problems(schema_problems(table, USER_TYPES), f"user_features schema {day}")
-    _assert_no_problems(compare(table, expected, USER_COLUMNS), f"user_features {day}")
+    assert_no_problems(schema_problems(table, USER_TYPES), f"user_features schema {day}")
+    assert_no_problems(compare(table, expected, USER_COLUMNS), f"user_features {day}")
     return expected
 
 
 def _check_merchants(oracle: Oracle, table: pa.Table, day: date) -> dict[str, dict]:
     expected = {tid: oracle.merchant_row(tid) for tid in oracle.on_day(day)}
-    _assert_no_problems(schema_problems(table, MERCHANT_TYPES), f"merchant_features schema {day}")
-    _assert_no_problems(compare(table, expected, MERCHANT_COLUMNS), f"merchant_features {day}")
+    assert_no_problems(schema_problems(table, MERCHANT_TYPES), f"merchant_features schema {day}")
+    assert_no_problems(compare(table, expected, MERCHANT_COLUMNS), f"merchant_features {day}")
     return expected
 
 
@@ -556,50 +551,3 @@ def test_merchant_label_reported_one_microsecond_late_does_not_count():
         _check_merchants(Oracle(rows, labels), table, D)
         [row] = [r for r in table.to_pylist() if r["transaction_id"] == "mb-2"]
         assert row["merchant_chargebacks_known_30d"] == known, (reported, row)
-
-
-# --------------------------------------------------------------------------------------
-# The tables the real Dagster graph wrote
-# --------------------------------------------------------------------------------------
-
-
-@pytest.mark.integration
-def test_feature_tables_written_by_the_graph_match_the_oracle(materialized_lake):  # noqa: F811
-    lake = materialized_lake
-    txns, labels = truth_events(lake.truth)
-    oracle = Oracle(txns, labels)
-    ingested = dict(
-        zip(
-            *lake.lake.read("silver/transactions", columns=["transaction_id", "_ingested_at"])
-            .to_pydict()
-            .values(),
-            strict=True,
-        )
-    )
-    # The oracle's inputs are the truth's; check they are what reached silver.
-    assert set(ingested) == set(oracle.transactions)
-    silver_labels = lake.lake.read("silver/chargebacks", columns=["transaction_id"])
-    assert set(silver_labels["transaction_id"].to_pylist()) == set(oracle.chargebacks)
-
-    compared = {}
-    for name, columns, row_of in (
-        ("user_features", USER_COLUMNS, oracle.user_row),
-        ("merchant_features", MERCHANT_COLUMNS, oracle.merchant_row),
-    ):
-        table = lake.lake.read(f"features/{name}")
-        assert table is not None, f"features/{name} was not written"
-        expected = {}
-        for tid in oracle.transactions:
-            row = row_of(tid)
-            row["created_timestamp"] = ingested[tid]
-            expected[tid] = row
-        _assert_no_problems(compare(table, expected, columns), f"lake features/{name}")
-        compared[name] = list(expected.values())
-
-    for rows in compared.values():
-        assert len(rows) >= MIN_PAIRS
-    merchants = compared["merchant_features"]
-    assert sum(r["merchant_chargebacks_known_30d"] > 0 for r in merchants) >= 10
-    users = compared["user_features"]
-    assert sum(r["user_seconds_since_prev_txn"] is None for r in users) > 0
-    assert sum(r["user_txn_count_1h"] >= 3 for r in users) > 0
