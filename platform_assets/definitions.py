@@ -7,7 +7,12 @@ from platform_assets.features.assets import FEATURE_ASSETS
 from platform_assets.features.sensors import features_after_lake_sensor
 from platform_assets.ingest.assets import BRONZE_ASSETS, LANDING_SPECS
 from platform_assets.ingest.sensors import landing_files_sensor
-from platform_assets.jobs import daily_features_job, daily_lake_job, reference_lake_job
+from platform_assets.jobs import (
+    daily_features_job,
+    daily_gold_job,
+    daily_lake_job,
+    reference_lake_job,
+)
 from platform_assets.lake.assets import SILVER_ASSETS
 from platform_assets.resources import platform_resources
 from platform_assets.schedules import nightly_lake_schedule
@@ -19,7 +24,7 @@ def build_definitions(settings: PlatformSettings | None = None) -> Definitions:
     settings = settings or platform_settings()
     return Definitions(
         assets=[*LANDING_SPECS, *BRONZE_ASSETS, *SILVER_ASSETS, *GOLD_ASSETS, *FEATURE_ASSETS],
-        jobs=[daily_lake_job, reference_lake_job, daily_features_job],
+        jobs=[daily_lake_job, reference_lake_job, daily_gold_job, daily_features_job],
         sensors=[landing_files_sensor, features_after_lake_sensor],
         schedules=[nightly_lake_schedule],
         resources={**platform_resources(settings), **gold_resources(settings)},

@@ -62,19 +62,19 @@ def main(argv: list[str] | None = None) -> None:
             )
         )
     last_day_key = (first_day + timedelta(days=args.days - 1)).isoformat()
-    print(f"Materializing daily_features_job for {first_day}..{last_day_key} (one run) ...")
-    features = defs.resolve_job_def("daily_features_job")
-    results.append(
-        features.execute_in_process(
-            instance=instance,
-            run_config=_QUIET,
-            tags={
-                ASSET_PARTITION_RANGE_START_TAG: first_day.isoformat(),
-                ASSET_PARTITION_RANGE_END_TAG: last_day_key,
-            },
-            raise_on_error=False,
+    for job_name in ("daily_gold_job", "daily_features_job"):
+        print(f"Materializing {job_name} for {first_day}..{last_day_key} (one run) ...")
+        results.append(
+            defs.resolve_job_def(job_name).execute_in_process(
+                instance=instance,
+                run_config=_QUIET,
+                tags={
+                    ASSET_PARTITION_RANGE_START_TAG: first_day.isoformat(),
+                    ASSET_PARTITION_RANGE_END_TAG: last_day_key,
+                },
+                raise_on_error=False,
+            )
         )
-    )
     _print_summary(results, settings, home)
 
 
@@ -128,6 +128,11 @@ def _print_summary(results, settings, home) -> None:
     print()
     print(f"Lake (Delta tables): {settings.lake_root}")
     print(f"Landing files:       {settings.landing_root}")
+    warehouse = settings.warehouse
+    gold_location = (
+        warehouse.duckdb_path if warehouse.target == "duckdb" else warehouse.postgres_database
+    )
+    print(f"Gold (dbt, {warehouse.target}): {gold_location}")
     print(f"Dagster instance:    {home}")
     print("Open the UI with `make ui`, then http://127.0.0.1:3000 (see README: what to look at).")
     if failed:

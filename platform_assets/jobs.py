@@ -1,4 +1,5 @@
-"""Jobs: the daily lake tables, the reference snapshots, and the daily feature tables."""
+"""Jobs: the daily lake tables, the reference snapshots, the gold dbt models and the daily
+feature tables."""
 
 from dagster import AssetKey, AssetSelection, define_asset_job
 
@@ -30,6 +31,14 @@ reference_lake_job = define_asset_job(
     "reference_lake_job",
     selection=_selection(REFERENCE_SOURCES),
     description="Landing -> bronze -> silver for the users and merchants snapshots.",
+)
+
+daily_gold_job = define_asset_job(
+    "daily_gold_job",
+    selection=AssetSelection.groups("staging", "intermediate", "gold"),
+    partitions_def=daily_partitions,
+    description="Silver -> dbt staging, intermediate and gold marts for one day or a range of "
+    "days (a range runs as one dbt run).",
 )
 
 daily_features_job = define_asset_job(
