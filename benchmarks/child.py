@@ -1,7 +1,10 @@
 """One repeat of one contender in a fresh process; the runner starts it and reads its JSON.
 
-    python -m benchmarks.child --contender NAME --landing DIR --day 2024-01-01 --out DIR
-        --result FILE
+    python -m benchmarks.child [--suite features] --contender NAME --landing DIR
+        --day 2024-01-01 --out DIR --result FILE
+
+`--landing` is the suite's input: the landing root (ingest) or the lake root holding
+silver (features).
 
 The clocks (wall, and CPU of all threads) start after the contender's imports, so import
 time is reported apart; CPU seconds show how much of the machine a contender kept busy.
@@ -16,7 +19,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from benchmarks.contenders import CONTENDERS, load
+from benchmarks.contenders import SUITES, load, suite_contenders
 
 
 def _status_mib(field: str) -> float:
@@ -34,15 +37,19 @@ def _cpu_seconds() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--contender", required=True, choices=CONTENDERS)
+    parser.add_argument("--suite", choices=SUITES, default="ingest")
+    parser.add_argument("--contender", required=True)
     parser.add_argument("--landing", required=True, type=Path)
     parser.add_argument("--day", required=True, type=date.fromisoformat)
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--result", required=True, type=Path)
     args = parser.parse_args()
 
+    if args.contender not in suite_contenders(args.suite):
+        parser.error(f"no contender {args.contender!r} in the {args.suite} suite")
+
     started = time.perf_counter()
-    run = load(args.contender)
+    run = load(args.contender, args.suite)
     ready = time.perf_counter()
     ready_rss = _status_mib("VmRSS")
     ready_cpu = _cpu_seconds()

@@ -1,12 +1,14 @@
-"""Run the ingest benchmark and print its results table (`make bench`).
+"""Run a benchmark suite and print its results table (`make bench`).
 
-    python -m benchmarks.run                  # 1M rows/day: every contender; 2M: the platform
+    python -m benchmarks.run                  # ingest: 1M rows/day every contender; 2M: platform
     python -m benchmarks.run --rows 2000000   # one size, every contender
     python -m benchmarks.run --repeats 5
+    python -m benchmarks.run --suite features # one user-feature partition, 1M rows/day x 8 days
 
 Each repeat of each contender runs in its own fresh process (`benchmarks.child`) on a fresh
 output folder. The table is printed and written to benchmarks/results/<name>.md, the raw
-repeats to <name>.json.
+repeats to <name>.json (name: the suite's, unless --name says otherwise). The features suite
+first runs every contender once, untimed, and stops unless their written tables agree.
 """
 
 import argparse
@@ -15,9 +17,10 @@ import shutil
 import subprocess
 import sys
 from dataclasses import asdict
+from datetime import date
 from pathlib import Path
 
-from benchmarks.contenders import CONTENDERS, PLATFORM, PLATFORM_FUNCTIONS
+from benchmarks.contenders import CONTENDERS, PLATFORM, PLATFORM_FUNCTIONS, SUITES
 from benchmarks.contention import OtherWork, busy_cores_now
 from benchmarks.data import DAY, describe, landing_data
 from benchmarks.report import MEMORY_TARGET_ROWS, Measurement, markdown
@@ -40,9 +43,20 @@ def plan(rows: int | None) -> list[tuple[int, list[str]]]:
     return [(BASE_ROWS, list(CONTENDERS)), (MEMORY_TARGET_ROWS, [PLATFORM, PLATFORM_FUNCTIONS])]
 
 
-def run_once(contender: str, landing: Path, work_dir: Path, log: Path) -> dict:
-    """One repeat in a fresh process, on an empty output folder; its JSON result."""
-    out = work_dir / "run"
+def run_once(
+    contender: str,
+    data: Path,
+    work_dir: Path,
+    log: Path,
+    suite: str = "ingest",
+    day: date = DAY,
+    out: Path | None = None,
+) -> dict:
+    """One repeat in a fresh process, on an empty output folder; its JSON result.
+
+    The output folder is deleted afterwards unless `out` names it (to inspect it)."""
+    keep = out is not None
+    out = out or work_dir / "run"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     result = out / "result.json"
@@ -50,9 +64,10 @@ def run_once(contender: str, landing: Path, work_dir: Path, log: Path) -> dict:
         sys.executable,
         "-m",
         "benchmarks.child",
+        f"--suite={suite}",
         f"--contender={contender}",
-        f"--landing={landing}",
-        f"--day={DAY.isoformat()}",
+        f"--landing={data}",
+        f"--day={day.isoformat()}",
         f"--out={out}",
         f"--result={result}",
     ]
@@ -67,44 +82,99 @@ def run_once(contender: str, landing: Path, work_dir: Path, log: Path) -> dict:
     if finished.returncode != 0:
         raise SystemExit(f"{contender} failed (exit {finished.returncode}); see {log}")
     measured = json.loads(result.read_text())
-    shutil.rmtree(out)
+    if not keep:
+        shutil.rmtree(out)
     return measured
+
+
+def _log(work_dir: Path, rows: int, name: str, kind: str = "") -> Path:
+    log = work_dir / "logs" / f"{kind}{rows}-{name.replace(' ', '_').replace('/', '_')}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    return log
+
+
+def measure(
+    contenders: list[str], rows: int, repeats: int, run: "callable", work_dir: Path
+) -> list[Measurement]:
+    measured = {name: Measurement(name, rows) for name in contenders}
+    # Contenders take turns within each repeat, so a slow spell of the machine is shared.
+    for repeat in range(repeats):
+        for name in contenders:
+            print(f"  {name}: repeat {repeat + 1}/{repeats}", file=sys.stderr)
+            measured[name].repeats.append(run(name, _log(work_dir, rows, name)))
+    return list(measured.values())
+
+
+def ingest_suite(args) -> tuple[list[Measurement], list[tuple[str, str]], "callable"]:
+    measurements, facts = [], []
+    for rows, contenders in plan(args.rows):
+        print(f"preparing {rows:,} rows/day (cached after the first time)", file=sys.stderr)
+        landing = landing_data(args.work_dir, rows, args.seed)
+        facts += describe(landing)
+        measurements += measure(
+            contenders,
+            rows,
+            args.repeats,
+            lambda name, log, landing=landing: run_once(name, landing, args.work_dir, log),
+            args.work_dir,
+        )
+    return measurements, facts, markdown
+
+
+def features_suite(args) -> tuple[list[Measurement], list[tuple[str, str]], "callable"]:
+    # Imported here: the ingest suite does not need the platform's feature code.
+    from benchmarks.features import data, report, verify
+    from benchmarks.features.contenders import CONTENDERS as FEATURE_CONTENDERS
+
+    rows = args.rows or BASE_ROWS
+    contenders = list(FEATURE_CONTENDERS)
+    print(f"preparing {rows:,} rows/day x {data.DAYS} days (cached)", file=sys.stderr)
+    lake = data.silver_lake(args.work_dir, rows, args.seed)
+
+    def run(name: str, log: Path, out: Path | None = None) -> dict:
+        return run_once(name, lake, args.work_dir, log, "features", data.DAY, out)
+
+    if not args.no_verify:
+        print("checking that the contenders agree (untimed)", file=sys.stderr)
+        outputs = {}
+        for index, name in enumerate(contenders):
+            out = args.work_dir / "verify" / str(index)
+            run(name, _log(args.work_dir, rows, name, "verify-"), out)
+            outputs[name] = verify.written_rows(out, data.DAY)
+        verify.require_agreement(outputs, reference=contenders[0])
+        shutil.rmtree(args.work_dir / "verify")
+        print(f"  all {len(contenders)} agree on {rows:,} rows", file=sys.stderr)
+    measurements = measure(contenders, rows, args.repeats, run, args.work_dir)
+    return measurements, data.describe(lake), report.markdown
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--suite", choices=SUITES, default="ingest")
     parser.add_argument("--rows", type=int, help="one size, every contender (default: both)")
     parser.add_argument("--repeats", type=int, default=3, help="repeats per contender (median)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR)
-    parser.add_argument("--name", default="ingest", help="results file name")
+    parser.add_argument("--name", help="results file name (default: the suite's name)")
+    parser.add_argument(
+        "--no-verify", action="store_true", help="features: skip the agreement check"
+    )
     args = parser.parse_args()
 
     if (busy := busy_cores_now()) > BUSY_CORES:
         print(f"warning: other processes keep {busy:.1f} cores busy", file=sys.stderr)
     others = OtherWork()
-    measurements, facts = [], []
-    for rows, contenders in plan(args.rows):
-        print(f"preparing {rows:,} rows/day (cached after the first time)", file=sys.stderr)
-        landing = landing_data(args.work_dir, rows, args.seed)
-        facts += describe(landing)
-        measured = {name: Measurement(name, rows) for name in contenders}
-        # Contenders take turns within each repeat, so a slow spell of the machine is shared.
-        for repeat in range(args.repeats):
-            for name in contenders:
-                print(f"  {name}: repeat {repeat + 1}/{args.repeats}", file=sys.stderr)
-                log = args.work_dir / "logs" / f"{rows}-{name.replace(' ', '_')}.log"
-                log.parent.mkdir(parents=True, exist_ok=True)
-                measured[name].repeats.append(run_once(name, landing, args.work_dir, log))
-        measurements += measured.values()
+    suite = features_suite if args.suite == "features" else ingest_suite
+    measurements, facts, render = suite(args)
 
     facts.append(("CPU taken by other processes during the run", others.summary()))
-    report = markdown(measurements, args.repeats, facts)
+    report = render(measurements, args.repeats, facts)
+    name = args.name or args.suite
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / f"{args.name}.md").write_text(report)
-    (RESULTS_DIR / f"{args.name}.json").write_text(
+    (RESULTS_DIR / f"{name}.md").write_text(report)
+    (RESULTS_DIR / f"{name}.json").write_text(
         json.dumps([asdict(measured) for measured in measurements], indent=2)
     )
     print(report)

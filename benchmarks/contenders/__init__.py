@@ -24,9 +24,17 @@ CONTENDERS = {
 }
 
 
-def load(name: str) -> Callable[[Path, date, Path], dict]:
+SUITES = {"ingest": "benchmarks.contenders", "features": "benchmarks.features.contenders"}
+"""Each benchmark suite's module of contenders (a `CONTENDERS` dict: name -> module:function)."""
+
+
+def suite_contenders(suite: str) -> dict[str, str]:
+    return importlib.import_module(SUITES[suite]).CONTENDERS
+
+
+def load(name: str, suite: str = "ingest") -> Callable[[Path, date, Path], dict]:
     """The contender's `run` function (importing its module, and so its libraries)."""
-    module, function = CONTENDERS[name].split(":")
+    module, function = suite_contenders(suite)[name].split(":")
     return getattr(importlib.import_module(module), function)
 
 
