@@ -46,7 +46,7 @@ def warehouse_path():
 @pytest.fixture(scope="module")
 def silver(materialized_lake) -> dict[str, pd.DataFrame]:
     return {
-        name: materialized_lake.lake.read(f"silver/{name}").to_pandas(types_mapper=None)
+        name: materialized_lake.lake.read(f"silver/{name}").to_pandas()
         for name in ("transactions", "chargebacks", "users", "merchants")
     }
 
