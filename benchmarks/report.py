@@ -16,7 +16,7 @@ MEMORY_TARGET_ROWS = 2_000_000
 MEMORY_LIMIT_MIB = 4 * 1024
 FLOOR_RATIO_LIMIT = 1.5
 PANDAS_SPEEDUP_TARGET = 3.0
-LIBRARIES = ("pyarrow", "pandas", "pandera", "deltalake", "dagster", "numpy")
+LIBRARIES = ("pyarrow", "pandas", "pandera", "deltalake", "dagster", "numpy", "duckdb")
 
 
 @dataclass

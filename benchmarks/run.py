@@ -4,6 +4,7 @@
     python -m benchmarks.run --rows 2000000   # one size, every contender
     python -m benchmarks.run --repeats 5
     python -m benchmarks.run --suite features # one user-feature partition, 1M rows/day x 8 days
+    python -m benchmarks.run --suite features --contender "(b) floor: hand-written DuckDB query"
 
 Each repeat of each contender runs in its own fresh process (`benchmarks.child`) on a fresh
 output folder. The table is printed and written to benchmarks/results/<name>.md, the raw
@@ -125,9 +126,12 @@ def features_suite(args) -> tuple[list[Measurement], list[tuple[str, str]], "cal
     # Imported here: the ingest suite does not need the platform's feature code.
     from benchmarks.features import data, report, verify
     from benchmarks.features.contenders import CONTENDERS as FEATURE_CONTENDERS
+    from benchmarks.features.contenders import DEFAULT
 
     rows = args.rows or BASE_ROWS
-    contenders = list(FEATURE_CONTENDERS)
+    contenders = args.contender or DEFAULT
+    if unknown := set(contenders) - set(FEATURE_CONTENDERS):
+        raise SystemExit(f"no such feature contenders: {sorted(unknown)}")
     print(f"preparing {rows:,} rows/day x {data.DAYS} days (cached)", file=sys.stderr)
     lake = data.silver_lake(args.work_dir, rows, args.seed)
 
@@ -160,6 +164,9 @@ def main() -> None:
     parser.add_argument("--name", help="results file name (default: the suite's name)")
     parser.add_argument(
         "--no-verify", action="store_true", help="features: skip the agreement check"
+    )
+    parser.add_argument(
+        "--contender", action="append", help="features: measure only these (repeatable)"
     )
     args = parser.parse_args()
 

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import DeltaTable
 
 from benchmarks.features.output import SILVER_TABLE, Stopwatch, counts, write_features
@@ -169,17 +170,8 @@ from previous
 SQL = query(*(f"read_parquet(${name}_files)" for name in ("recent", "older", "oldest")))
 
 
-def _rows_between(first: str, end: str) -> str:
-    return f"(select * from transactions where event_time >= {first} and event_time < {end})"
-
-
-ARROW_SQL = query(
-    _rows_between("$day_start - interval 1 day", "$day_end"),
-    _rows_between("$day_start - interval 7 day", "$day_start - interval 1 day"),
-    _rows_between("$day_start - interval 7 day", "$day_start - interval 6 day"),
-)
-"""The same query over an Arrow table `transactions` of the 8 days, as the platform's
-`compute_user_features(transactions, day)` receives them: a drop-in for its SQL."""
+ARROW_SQL = query("recent_rows", "older_rows", "oldest_rows")
+"""The same query over Arrow tables of the days D-1..D, D-7..D-2 and D-7."""
 
 
 def day_files(table: DeltaTable, first: date, last: date) -> list[str]:
@@ -212,17 +204,24 @@ def compute(silver: DeltaTable, day: date) -> pa.Table:
 
 
 def compute_from_arrow(transactions: pa.Table, day: date) -> pa.Table:
-    """`compute_user_features(transactions, day)` with the floor's query."""
+    """A drop-in for the platform's `compute_user_features(transactions, day)`: the floor's
+    query over the Arrow table of the 8 days that the asset reads, split by `event_date`
+    (silver's partition column) with pyarrow first, so DuckDB scans each day once."""
     start = datetime.combine(day, datetime.min.time(), UTC)
-    parameters = {
-        "day": day,
-        "day_start": start,
-        "day_end": start + timedelta(days=1),
-        "day_start_us": int(start.timestamp()) * 1_000_000,
+    days = transactions["event_date"]
+    first_day = day - timedelta(days=7)
+    tables = {
+        "recent_rows": transactions.filter(pc.greater_equal(days, day - timedelta(days=1))),
+        "older_rows": transactions.filter(
+            pc.and_(pc.greater_equal(days, first_day), pc.less(days, day - timedelta(days=1)))
+        ),
+        "oldest_rows": transactions.filter(pc.equal(days, first_day)),
     }
+    parameters = {"day": day, "day_start_us": int(start.timestamp()) * 1_000_000}
     with duckdb.connect() as connection:
         connection.execute("set TimeZone = 'UTC'")
-        connection.register("transactions", transactions)
+        for name, table in tables.items():
+            connection.register(name, table)
         return connection.execute(ARROW_SQL, parameters).to_arrow_table()
 
 

@@ -71,7 +71,8 @@ def _with_peers(frame: pd.DataFrame, values: np.ndarray, tied: np.ndarray, keys)
     return values
 
 
-def compute(frame: pd.DataFrame, day: date) -> pd.DataFrame:
+def compute(frame: pd.DataFrame, day: date, watch: Stopwatch | None = None) -> pd.DataFrame:
+    lap = watch.lap if watch else lambda stage: None
     frame = frame.sort_values(["user_id", "event_time", "transaction_id"], ignore_index=True)
     day_start = pd.Timestamp(day, tz="UTC")
     tied = frame.duplicated(KEY, keep=False).to_numpy()
@@ -79,6 +80,7 @@ def compute(frame: pd.DataFrame, day: date) -> pd.DataFrame:
 
     count_7d = _with_peers(frame, _rolling(frame, ["user_id"], "amount", "7D", "count"), tied, KEY)
     sum_7d = _with_peers(frame, _rolling(frame, ["user_id"], "amount", "7D", "sum"), tied, KEY)
+    lap("sort + 7d rolling")
 
     # The 1h/24h windows of the day's rows reach back to the day before only.
     recent = frame[frame["event_time"] >= day_start - pd.Timedelta(hours=24)].reset_index()
@@ -87,6 +89,7 @@ def compute(frame: pd.DataFrame, day: date) -> pd.DataFrame:
     count_1h = _rolling(recent, ["user_id"], "amount", "1h", "count")
     count_24h = _rolling(recent, ["user_id"], "amount", "24h", "count")
     sum_24h = _rolling(recent, ["user_id"], "amount", "24h", "sum")
+    lap("1h/24h rolling")
     merchants = (
         recent.groupby("user_id", sort=False)
         .rolling("24h", on="event_time", closed="both")["merchant_code"]
@@ -101,6 +104,7 @@ def compute(frame: pd.DataFrame, day: date) -> pd.DataFrame:
     same = _with_peers(by_merchant, same, merchant_tied, merchant_key)
     same_merchant_count = np.empty_like(same)
     same_merchant_count[by_merchant.index.to_numpy()] = same
+    lap("distinct merchants (rolling apply)")
     count_1h, count_24h, sum_24h, merchants = (
         _with_peers(recent, values, recent_tied, KEY)
         for values in (count_1h, count_24h, sum_24h, merchants)
@@ -159,8 +163,8 @@ def run(lake: Path, day: date, out: Path) -> dict:
     watch = Stopwatch()
     frame = read(lake, day)
     watch.lap("read")
-    features = compute(frame, day)
-    watch.lap("compute")
+    features = compute(frame, day, watch)
+    watch.lap("previous + assemble")
     rows = write_features(out, pa.Table.from_pandas(features, preserve_index=False), day)
     watch.lap("write")
     return counts(rows, watch)

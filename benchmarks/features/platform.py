@@ -15,6 +15,7 @@ from pathlib import Path
 
 from dagster import DagsterInstance
 
+from benchmarks.features.duckdb_floor import compute_from_arrow
 from benchmarks.features.output import Stopwatch, counts
 from platform_assets.definitions import build_definitions
 from platform_assets.environment import PlatformSettings
@@ -53,14 +54,14 @@ def run_dagster_asset(lake: Path, day: date, out: Path) -> dict:
     return {"source_rows": materialization.metadata["rows_in_run"].value}
 
 
-def run_functions(lake: Path, day: date, out: Path) -> dict:
+def run_functions(lake: Path, day: date, out: Path, compute=compute_user_features) -> dict:
     """The asset body for one day, step by step, with each step's wall seconds."""
     resource = platform_resources(_settings(lake, out))["lake"]
     watch = Stopwatch()
     history_start = day - timedelta(days=USER_FEATURES.history_days)
     transactions = _read_input(resource, TRANSACTIONS, _TRANSACTION_COLUMNS, history_start, day)
     watch.lap("read")
-    rows = compute_user_features(transactions, day)
+    rows = compute(transactions, day)
     watch.lap("compute")
     problems = schema_problems(USER_FEATURES.model, rows)
     violations = point_in_time_violations(rows)
@@ -72,3 +73,8 @@ def run_functions(lake: Path, day: date, out: Path) -> dict:
     )
     watch.lap("write")
     return counts(rows.num_rows, watch)
+
+
+def run_functions_with_floor_sql(lake: Path, day: date, out: Path) -> dict:
+    """What-if: the same steps with the floor's query over the same Arrow table."""
+    return run_functions(lake, day, out, compute=compute_from_arrow)

@@ -77,6 +77,8 @@ def targets_table(measurements: list[Measurement]) -> str:
             f"(pandas / platform) | {speedup:.2f}x "
             f"| {_verdict(speedup >= PANDAS_SPEEDUP_TARGET)} | {pandas.cpu / platform.cpu:.2f}x |"
         )
+    if len(lines) == 2:
+        lines.append(f"| (not judged: `{PLATFORM}` was not measured in this run) | | | |")
     return "\n".join(lines)
 
 
