@@ -3,6 +3,10 @@
 from dagster import Definitions
 
 from platform_assets.environment import PlatformSettings, platform_settings
+from platform_assets.feature_store.online import ONLINE_ASSETS
+from platform_assets.feature_store.registry import feast_registry
+from platform_assets.feature_store.repo import feast_resource
+from platform_assets.feature_store.sensors import online_store_after_features_sensor
 from platform_assets.features.assets import FEATURE_ASSETS
 from platform_assets.features.sensors import features_after_lake_sensor
 from platform_assets.ingest.assets import BRONZE_ASSETS, LANDING_SPECS
@@ -11,11 +15,13 @@ from platform_assets.jobs import (
     daily_features_job,
     daily_gold_job,
     daily_lake_job,
+    online_store_job,
     reference_lake_job,
 )
 from platform_assets.lake.assets import SILVER_ASSETS
 from platform_assets.resources import platform_resources
 from platform_assets.schedules import nightly_lake_schedule
+from platform_assets.tracking import tracking_resource
 from platform_assets.transform.assets import GOLD_ASSETS, gold_resources
 
 
@@ -23,11 +29,34 @@ def build_definitions(settings: PlatformSettings | None = None) -> Definitions:
     """Definitions bound to `settings` (default: the current environment)."""
     settings = settings or platform_settings()
     return Definitions(
-        assets=[*LANDING_SPECS, *BRONZE_ASSETS, *SILVER_ASSETS, *GOLD_ASSETS, *FEATURE_ASSETS],
-        jobs=[daily_lake_job, reference_lake_job, daily_gold_job, daily_features_job],
-        sensors=[landing_files_sensor, features_after_lake_sensor],
+        assets=[
+            *LANDING_SPECS,
+            *BRONZE_ASSETS,
+            *SILVER_ASSETS,
+            *GOLD_ASSETS,
+            *FEATURE_ASSETS,
+            feast_registry,
+            *ONLINE_ASSETS,
+        ],
+        jobs=[
+            daily_lake_job,
+            reference_lake_job,
+            daily_gold_job,
+            daily_features_job,
+            online_store_job,
+        ],
+        sensors=[
+            landing_files_sensor,
+            features_after_lake_sensor,
+            online_store_after_features_sensor,
+        ],
         schedules=[nightly_lake_schedule],
-        resources={**platform_resources(settings), **gold_resources(settings)},
+        resources={
+            **platform_resources(settings),
+            **gold_resources(settings),
+            "feast": feast_resource(settings),
+            "tracking": tracking_resource(settings),
+        },
     )
 
 

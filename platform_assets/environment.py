@@ -17,7 +17,10 @@ EnvironmentName = Literal["local", "services"]
 ENVIRONMENTS: tuple[EnvironmentName, ...] = ("local", "services")
 WarehouseTarget = Literal["duckdb", "postgres"]
 WAREHOUSE_TARGETS: tuple[WarehouseTarget, ...] = ("duckdb", "postgres")
-_DEFAULT_DATA_DIR = Path("data")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# Anchored at the checkout, not the working directory: `feast apply` runs from feature_repo/
+# and must find the same tables as the demo run from the root.
+_DEFAULT_DATA_DIR = REPO_ROOT / "data"
 _WAREHOUSE_FILE = Path("warehouse/fraud.duckdb")  # under the data dir
 
 
@@ -41,12 +44,54 @@ class WarehouseSettings:
 
 
 @dataclass(frozen=True)
+class PostgresServer:
+    """The PostgreSQL server of the services profile (DAGSTER_PG_HOST/PORT/USER); the
+    password (DAGSTER_PG_PASSWORD) is read by resources through `EnvVar`, never here."""
+
+    host: str = "127.0.0.1"
+    port: int = 5432
+    user: str = "postgres"
+
+
+@dataclass(frozen=True)
+class FeastSettings:
+    """Which feature_store.yaml the platform uses, and where its local state lives.
+
+    `local`: feature_store.yaml, registry file and SQLite online store under
+    `<data dir>/feast`. `services`: feature_store.services.yaml, the SQL registry in the
+    PostgreSQL database PLATFORM_FEAST_DB (default `feast_registry`), the online store on
+    Redis at PLATFORM_REDIS (default `127.0.0.1:6379`).
+    """
+
+    config_file: str = "feature_store.yaml"
+    state_dir: Path | None = None
+    registry_database: str | None = None
+    redis: str | None = None
+    project: str | None = None
+    """Overrides the yaml's project (PLATFORM_FEAST_PROJECT), e.g. to keep tests apart."""
+
+
+@dataclass(frozen=True)
+class TrackingSettings:
+    """Where MLflow keeps runs: a SQLite file locally, or the PostgreSQL database
+    PLATFORM_MLFLOW_DB (default `mlflow`) in services; artifacts in a folder or on S3."""
+
+    backend_database: str | None = None
+    """PostgreSQL database name (services); None means the local SQLite file."""
+    sqlite_path: Path | None = None
+    artifact_root: str = ""
+
+
+@dataclass(frozen=True)
 class PlatformSettings:
     environment: EnvironmentName
     landing_root: Path
     lake_root: str
     """A local folder, or `s3://bucket/prefix` in the services profile."""
     warehouse: WarehouseSettings = field(default_factory=WarehouseSettings)
+    feast: FeastSettings = field(default_factory=FeastSettings)
+    tracking: TrackingSettings = field(default_factory=TrackingSettings)
+    postgres: PostgresServer = field(default_factory=PostgresServer)
 
 
 def current_environment() -> EnvironmentName:
@@ -65,7 +110,48 @@ def platform_settings() -> PlatformSettings:
     else:
         lake_root = os.environ.get("PLATFORM_LAKE_URI", str(data_dir / "lake"))
     return PlatformSettings(
-        environment, landing_root, lake_root, warehouse_settings(environment, data_dir)
+        environment,
+        landing_root,
+        lake_root,
+        warehouse_settings(environment, data_dir),
+        feast_settings(environment, data_dir),
+        tracking_settings(environment, data_dir, lake_root),
+        postgres_server(),
+    )
+
+
+def postgres_server() -> PostgresServer:
+    return PostgresServer(
+        host=os.environ.get("DAGSTER_PG_HOST", "127.0.0.1"),
+        port=int(os.environ.get("DAGSTER_PG_PORT", "5432")),
+        user=os.environ.get("DAGSTER_PG_USER", "postgres"),
+    )
+
+
+def feast_settings(environment: EnvironmentName, data_dir: Path) -> FeastSettings:
+    project = os.environ.get("PLATFORM_FEAST_PROJECT") or None
+    if environment == "services":
+        return FeastSettings(
+            config_file="feature_store.services.yaml",
+            registry_database=os.environ.get("PLATFORM_FEAST_DB", "feast_registry"),
+            redis=os.environ.get("PLATFORM_REDIS", "127.0.0.1:6379"),
+            project=project,
+        )
+    return FeastSettings(state_dir=data_dir / "feast", project=project)
+
+
+def tracking_settings(
+    environment: EnvironmentName, data_dir: Path, lake_root: str
+) -> TrackingSettings:
+    if environment == "services":
+        bucket_root = lake_root.rstrip("/").rsplit("/", 1)[0]
+        return TrackingSettings(
+            backend_database=os.environ.get("PLATFORM_MLFLOW_DB", "mlflow"),
+            artifact_root=os.environ.get("PLATFORM_MLFLOW_ARTIFACTS", f"{bucket_root}/mlflow"),
+        )
+    return TrackingSettings(
+        sqlite_path=data_dir / "mlflow" / "mlflow.db",
+        artifact_root=os.environ.get("PLATFORM_MLFLOW_ARTIFACTS", str(data_dir / "mlflow")),
     )
 
 
@@ -77,17 +163,17 @@ def warehouse_settings(environment: EnvironmentName, data_dir: Path) -> Warehous
             f"PLATFORM_WAREHOUSE_TARGET={target!r} is not one of {', '.join(WAREHOUSE_TARGETS)}"
         )
     duckdb_path = os.environ.get("PLATFORM_WAREHOUSE_PATH", data_dir / _WAREHOUSE_FILE)
+    server = postgres_server()
     return WarehouseSettings(
         target=target,  # type: ignore[arg-type]
         duckdb_path=Path(duckdb_path).resolve(),
-        postgres_host=os.environ.get("DAGSTER_PG_HOST", "127.0.0.1"),
-        postgres_port=int(os.environ.get("DAGSTER_PG_PORT", "5432")),
-        postgres_user=os.environ.get("DAGSTER_PG_USER", "postgres"),
+        postgres_host=server.host,
+        postgres_port=server.port,
+        postgres_user=server.user,
         postgres_database=os.environ.get("PLATFORM_WAREHOUSE_DB", "warehouse"),
     )
 
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 _INSTANCE_CONFIG = {"local": "dagster.yaml", "services": "dagster.services.yaml"}
 
 

@@ -1,8 +1,9 @@
-"""Jobs: the daily lake tables, the reference snapshots, the gold dbt models and the daily
-feature tables."""
+"""Jobs: the daily lake tables, the reference snapshots, the gold dbt models, the daily
+feature tables and their online-store pushes."""
 
 from dagster import AssetKey, AssetSelection, define_asset_job
 
+from platform_assets.feature_store.registry import FEATURE_STORE_GROUP, REGISTRY_KEY
 from platform_assets.ingest.assets import bronze_key
 from platform_assets.ingest.sources import PARTITIONED_SOURCES, REFERENCE_SOURCES, LandingSource
 from platform_assets.lake.assets import silver_key
@@ -47,4 +48,12 @@ daily_features_job = define_asset_job(
     partitions_def=daily_partitions,
     description="Silver -> point-in-time feature tables for one day or a range of days "
     "(a range runs as one run).",
+)
+
+online_store_job = define_asset_job(
+    "online_store_job",
+    selection=AssetSelection.groups(FEATURE_STORE_GROUP) - AssetSelection.assets(REGISTRY_KEY),
+    partitions_def=daily_partitions,
+    description="Feature tables -> Feast online store for one day or a range of days (the "
+    "Feast registry must be applied first).",
 )

@@ -1,0 +1,93 @@
+"""The Feast feature store as a Dagster resource: `feature_repo/` with this profile's yaml.
+
+The definitions in `feature_repo/` are the same for every profile; the resource picks the
+profile's feature_store.yaml and points its state where the platform keeps it: the local
+registry file and SQLite store under `<data dir>/feast`, or, in services, the SQL registry
+database and the Redis server from the platform's settings.
+"""
+
+import os
+from pathlib import Path
+
+import yaml
+from dagster import ConfigurableResource, EnvVar
+from feast import FeatureStore, RepoConfig
+
+from platform_assets.environment import REPO_ROOT, FeastSettings, PlatformSettings
+from platform_assets.postgres import ensure_database, postgres_url
+from platform_assets.transform.warehouse import POSTGRES_PASSWORD_ENV
+
+FEATURE_REPO = REPO_ROOT / "feature_repo"
+
+
+class FeastResource(ConfigurableResource):
+    """Opens `FeatureStore`s on the platform's feature repository."""
+
+    repo_path: str = str(FEATURE_REPO)
+    config_file: str = "feature_store.yaml"
+    state_dir: str | None = None
+    """Local profile: folder of the registry file and the SQLite online store."""
+    project: str | None = None
+    registry_host: str = "127.0.0.1"
+    registry_port: int = 5432
+    registry_user: str = "postgres"
+    registry_password: str = ""
+    registry_database: str | None = None
+    """Services profile: the SQL registry's PostgreSQL database."""
+    redis: str | None = None
+
+    def repo_config(self) -> RepoConfig:
+        path = Path(self.repo_path) / self.config_file
+        raw = yaml.safe_load(os.path.expandvars(path.read_text()))
+        if self.project:
+            raw["project"] = self.project
+        if self.state_dir:
+            state = Path(self.state_dir)
+            raw["registry"]["path"] = str(state / "registry.db")
+            raw["online_store"]["path"] = str(state / "online_store.db")
+        if self.registry_database:
+            raw["registry"]["path"] = postgres_url(
+                self.registry_host,
+                self.registry_port,
+                self.registry_user,
+                self.registry_password,
+                self.registry_database,
+            )
+        if self.redis:
+            raw["online_store"]["connection_string"] = self.redis
+        config = RepoConfig(**raw)
+        config.repo_path = Path(self.repo_path)
+        return config
+
+    def prepare(self) -> None:
+        """Create what Feast expects to exist: the state folder or the registry database."""
+        if self.state_dir:
+            Path(self.state_dir).mkdir(parents=True, exist_ok=True)
+        if self.registry_database:
+            ensure_database(
+                self.registry_host,
+                self.registry_port,
+                self.registry_user,
+                self.registry_password,
+                self.registry_database,
+            )
+
+    def store(self) -> FeatureStore:
+        self.prepare()
+        return FeatureStore(repo_path=self.repo_path, config=self.repo_config())
+
+
+def feast_resource(settings: PlatformSettings) -> FeastResource:
+    feast: FeastSettings = settings.feast
+    services = feast.registry_database is not None
+    return FeastResource(
+        config_file=feast.config_file,
+        state_dir=str(feast.state_dir) if feast.state_dir else None,
+        project=feast.project,
+        registry_host=settings.postgres.host,
+        registry_port=settings.postgres.port,
+        registry_user=settings.postgres.user,
+        registry_password=EnvVar(POSTGRES_PASSWORD_ENV) if services else "",
+        registry_database=feast.registry_database,
+        redis=feast.redis,
+    )

@@ -1,0 +1,111 @@
+"""MLflow tracking as a Dagster resource: where runs and their artifacts are kept.
+
+`local`: a SQLite file and an artifact folder under the data dir. `services`: a PostgreSQL
+database on the platform's server (created on first use) and artifacts on S3. The backend URI
+may hold the PostgreSQL password: it is built inside the resource and never logged.
+"""
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import mlflow
+from dagster import ConfigurableResource, EnvVar
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.tracking import MlflowClient
+
+from platform_assets.environment import PlatformSettings
+from platform_assets.postgres import ensure_database, postgres_url
+from platform_assets.transform.warehouse import POSTGRES_PASSWORD_ENV
+
+
+class TrackingResource(ConfigurableResource):
+    """Logs runs to the platform's MLflow tracking store."""
+
+    sqlite_path: str | None = None
+    postgres_host: str = "127.0.0.1"
+    postgres_port: int = 5432
+    postgres_user: str = "postgres"
+    postgres_password: str = ""
+    postgres_database: str | None = None
+    artifact_root: str
+
+    def tracking_uri(self) -> str:
+        if self.postgres_database:
+            return postgres_url(
+                self.postgres_host,
+                self.postgres_port,
+                self.postgres_user,
+                self.postgres_password,
+                self.postgres_database,
+            )
+        return f"sqlite:///{self.sqlite_path}"
+
+    def client(self) -> MlflowClient:
+        if self.postgres_database:
+            ensure_database(
+                self.postgres_host,
+                self.postgres_port,
+                self.postgres_user,
+                self.postgres_password,
+                self.postgres_database,
+            )
+        elif self.sqlite_path:
+            Path(self.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+        return MlflowClient(tracking_uri=self.tracking_uri())
+
+    def experiment_id(self, client: MlflowClient, name: str) -> str:
+        """The experiment's id, created with its artifacts under `artifact_root/<name>`."""
+        experiment = client.get_experiment_by_name(name)
+        if experiment is not None:
+            return experiment.experiment_id
+        try:
+            return client.create_experiment(name, artifact_location=self._artifacts(name))
+        except mlflow.exceptions.MlflowException:
+            # created by a concurrent run in the meantime
+            return client.get_experiment_by_name(name).experiment_id
+
+    def log_run(
+        self,
+        experiment: str,
+        run_name: str,
+        params: Mapping[str, object],
+        metrics: Mapping[str, float],
+        tags: Mapping[str, str],
+    ) -> str:
+        """One finished run with its params, metrics and tags; returns its id."""
+        client = self.client()
+        run = client.create_run(
+            self.experiment_id(client, experiment), run_name=run_name, tags=dict(tags)
+        )
+        now_ms = int(time.time() * 1000)
+        client.log_batch(
+            run.info.run_id,
+            metrics=[Metric(name, float(value), now_ms, 0) for name, value in metrics.items()],
+            params=[Param(name, str(value)) for name, value in params.items()],
+            tags=[RunTag(name, str(value)) for name, value in tags.items()],
+        )
+        client.set_terminated(run.info.run_id)
+        return run.info.run_id
+
+    def _artifacts(self, experiment: str) -> str:
+        root = self.artifact_root.rstrip("/")
+        if "://" in root:
+            return f"{root}/{experiment}"
+        path = Path(root) / experiment
+        path.mkdir(parents=True, exist_ok=True)
+        return path.resolve().as_uri()
+
+
+def tracking_resource(settings: PlatformSettings) -> TrackingResource:
+    tracking = settings.tracking
+    services = tracking.backend_database is not None
+    return TrackingResource(
+        sqlite_path=str(tracking.sqlite_path) if tracking.sqlite_path else None,
+        postgres_host=settings.postgres.host,
+        postgres_port=settings.postgres.port,
+        postgres_user=settings.postgres.user,
+        postgres_password=EnvVar(POSTGRES_PASSWORD_ENV) if services else "",
+        postgres_database=tracking.backend_database,
+        artifact_root=tracking.artifact_root,
+    )
