@@ -15,6 +15,7 @@ from platform_assets.jobs import (
     daily_features_job,
     daily_gold_job,
     daily_lake_job,
+    feast_apply_job,
     online_store_job,
     reference_lake_job,
 )
@@ -43,6 +44,7 @@ def build_definitions(settings: PlatformSettings | None = None) -> Definitions:
             reference_lake_job,
             daily_gold_job,
             daily_features_job,
+            feast_apply_job,
             online_store_job,
         ],
         sensors=[

@@ -57,3 +57,9 @@ online_store_job = define_asset_job(
     description="Feature tables -> Feast online store for one day or a range of days (the "
     "Feast registry must be applied first).",
 )
+
+feast_apply_job = define_asset_job(
+    "feast_apply_job",
+    selection=AssetSelection.assets(REGISTRY_KEY),
+    description="`feast apply` of feature_repo/ into this profile's registry.",
+)

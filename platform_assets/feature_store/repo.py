@@ -37,6 +37,17 @@ class FeastResource(ConfigurableResource):
     redis: str | None = None
 
     def repo_config(self) -> RepoConfig:
+        config = RepoConfig(**self.raw_config())
+        config.repo_path = Path(self.repo_path)
+        return config
+
+    def feature_store_yaml(self) -> str:
+        """The resolved feature_store.yaml, e.g. for `feast` commands run by the platform
+        (in FEATURE_STORE_YAML_BASE64). It may hold the registry's password."""
+        return yaml.safe_dump(self.raw_config(), sort_keys=False)
+
+    def raw_config(self) -> dict:
+        """This profile's yaml with the platform's locations filled in."""
         path = Path(self.repo_path) / self.config_file
         raw = yaml.safe_load(os.path.expandvars(path.read_text()))
         if self.project:
@@ -55,9 +66,7 @@ class FeastResource(ConfigurableResource):
             )
         if self.redis:
             raw["online_store"]["connection_string"] = self.redis
-        config = RepoConfig(**raw)
-        config.repo_path = Path(self.repo_path)
-        return config
+        return raw
 
     def prepare(self) -> None:
         """Create what Feast expects to exist: the state folder or the registry database."""
