@@ -35,6 +35,7 @@ from feast.value_type import ValueType
 ENTITY_KEY_SERIALIZATION_VERSION = 3
 _VARINT_BYTES = 10  # the most a 64-bit varint takes
 _REPEATED_VALUE_TAG = 0x0A  # RepeatedValue.val: field 1, length-delimited
+_MICROS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,11 @@ class _Ragged:
 
 def _join(parts: Sequence[_Ragged]) -> list[bytes]:
     """Each row's bytes of all parts, one after the other."""
+    return _join_array(parts).to_pylist()
+
+
+def _join_array(parts: Sequence[_Ragged]) -> pa.Array:
+    """Each row's bytes of all parts, one after the other, as an Arrow binary array."""
     rows = len(parts[0].lengths)
     widths = [part.matrix.shape[1] for part in parts]
     # Column-major: the parts are copied in as column slices, which is then contiguous.
@@ -136,10 +142,9 @@ def _join(parts: Sequence[_Ragged]) -> list[bytes]:
     offsets = np.zeros(rows + 1, dtype=np.int64)
     np.cumsum(sum(part.lengths for part in parts), out=offsets[1:])
     data = matrix[used]
-    array = pa.Array.from_buffers(
+    return pa.Array.from_buffers(
         pa.large_binary(), rows, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
     )
-    return array.to_pylist()
 
 
 def _varints(values: np.ndarray) -> _Ragged:
@@ -183,9 +188,17 @@ def _values(column: pa.Array, value_type: ValueType) -> _Ragged:
     return tag.then(payload).without(_missing(column))
 
 
-def value_bytes(column: pa.Array, value_type: ValueType) -> list[bytes]:
+def value_bytes(column: pa.Array, value_type: ValueType) -> pa.Array:
     """Each cell's `ValueProto` bytes, as Feast would serialize them."""
-    return _join([_values(column, value_type)])
+    return _join_array([_values(column, value_type)])
+
+
+def feature_columns(table: pa.Table | pa.RecordBatch, view: FeatureView) -> dict[str, pa.Array]:
+    """Each feature's `ValueProto` bytes, one array per feature of `view`."""
+    return {
+        feature.name: value_bytes(_array(table, feature.name), feature.dtype.to_value_type())
+        for feature in view.features
+    }
 
 
 def feature_rows(table: pa.Table | pa.RecordBatch, view: FeatureView, names: Sequence[str]):
@@ -198,6 +211,45 @@ def feature_rows(table: pa.Table | pa.RecordBatch, view: FeatureView, names: Seq
     for name in names:
         value = _values(_array(table, name), types[name])
         parts += [tag, _varints(value.lengths), value]
+    return _join(parts)
+
+
+def timestamp_proto_bytes(micros: np.ndarray) -> pa.Array:
+    """Each instant as a serialized google.protobuf.Timestamp, as Feast's Redis store keeps
+    it (`Timestamp.FromDatetime(...).SerializeToString()`: nanos left out when 0)."""
+    seconds, remainder = np.divmod(micros, _MICROS)
+    nanos = remainder * 1_000
+    rows = len(micros)
+    seconds_field = _Ragged.constant(b"\x08", rows).then(_varints(seconds))
+    nanos_field = _Ragged.constant(b"\x10", rows).then(_varints(nanos)).without(nanos == 0)
+    return _join_array([seconds_field, nanos_field])
+
+
+def _bulk_string(value: bytes) -> bytes:
+    return b"$%d\r\n%s\r\n" % (len(value), value)
+
+
+def resp_commands(arguments: Sequence[bytes | pa.Array], rows: int) -> list[bytes]:
+    """One Redis command per row in the protocol's wire format (RESP arrays of bulk
+    strings), built column-wise. An argument is either the same bytes for every row or an
+    Arrow binary/string array with one value per row."""
+    parts = [_Ragged.constant(b"*%d\r\n" % len(arguments), rows)]
+    constant = b""
+    for argument in arguments:
+        if isinstance(argument, bytes):
+            constant += _bulk_string(argument)
+            continue
+        value = _Ragged.from_binary(argument)
+        length = _Ragged.from_binary(pc.cast(pa.array(value.lengths), pa.string()))
+        parts += [
+            _Ragged.constant(constant + b"$", rows),
+            length,
+            _Ragged.constant(b"\r\n", rows),
+            value,
+        ]
+        constant = b"\r\n"
+    if constant:
+        parts.append(_Ragged.constant(constant, rows))
     return _join(parts)
 
 
@@ -216,11 +268,7 @@ def entity_keys(table: pa.Table | pa.RecordBatch, join_keys: dict[str, ValueType
         return _entity_keys_by_row(table, join_keys)
     rows = table.num_rows
     names = sorted(join_keys)  # Feast sorts the keys of a composite entity by name
-    header = [struct.pack("<I", len(names))]
-    for name in names:
-        encoded = name.encode()
-        header += [struct.pack("<II", ValueType.STRING.value, len(encoded)), encoded]
-    parts = [_Ragged.constant(b"".join(header), rows)]
+    parts = [_Ragged.constant(_entity_key_header(names), rows)]
     for name in names:
         value_type, column = join_keys[name], _array(table, name)
         if value_type == ValueType.STRING:
@@ -232,6 +280,44 @@ def entity_keys(table: pa.Table | pa.RecordBatch, join_keys: dict[str, ValueType
             length = _Ragged.constant(struct.pack("<I", value.matrix.shape[1]), rows)
         parts += [_Ragged.constant(struct.pack("<I", value_type.value), rows), length, value]
     return _join(parts)
+
+
+def _entity_key_header(names: Sequence[str]) -> bytes:
+    header = [struct.pack("<I", len(names))]
+    for name in names:
+        encoded = name.encode()
+        header += [struct.pack("<II", ValueType.STRING.value, len(encoded)), encoded]
+    return b"".join(header)
+
+
+_PROTO_KEY_FIELDS = {
+    "string_val": (ValueType.STRING, lambda value: value.encode()),
+    "int64_val": (ValueType.INT64, lambda value: struct.pack("<q", value)),
+    "int32_val": (ValueType.INT32, lambda value: struct.pack("<i", value)),
+}
+
+
+def proto_entity_keys(values: dict[str, Sequence[ValueProto]]) -> list[bytes]:
+    """Serialized entity keys of request rows: `values` maps each join key to one Value per
+    row. Equal to `serialize_entity_key`, without building an EntityKey per row."""
+    names = sorted(values)
+    rows = list(zip(*(values[name] for name in names), strict=True))
+    if any(value.WhichOneof("val") not in _PROTO_KEY_FIELDS for row in rows for value in row):
+        return [
+            serialize_entity_key(
+                EntityKeyProto(join_keys=names, entity_values=row), ENTITY_KEY_SERIALIZATION_VERSION
+            )
+            for row in rows
+        ]
+    header = _entity_key_header(names)
+    return [header + b"".join(_proto_key_value(value) for value in row) for row in rows]
+
+
+def _proto_key_value(value: ValueProto) -> bytes:
+    field = value.WhichOneof("val")
+    value_type, to_bytes = _PROTO_KEY_FIELDS[field]
+    data = to_bytes(getattr(value, field))
+    return struct.pack("<II", value_type.value, len(data)) + data
 
 
 def _entity_keys_by_row(table, join_keys: dict[str, ValueType]) -> list[bytes]:
@@ -261,7 +347,7 @@ def timestamp_micros(column: pa.Array) -> np.ndarray:
 def datetime_micros(moment: datetime) -> int:
     aware = make_tzaware(moment)
     delta = aware - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return (delta.days * 86_400 + delta.seconds) * _MICROS + delta.microseconds
 
 
 def feature_names(view: FeatureView) -> tuple[str, ...]:

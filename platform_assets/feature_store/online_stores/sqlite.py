@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
-from feast import Entity, FeatureView, RepoConfig
+from feast import Entity, FeatureView, RepoConfig, utils
 from feast.infra.key_encoding_utils import serialize_entity_key
 from feast.infra.online_stores.helpers import compute_table_id
 from feast.infra.online_stores.sqlite import SqliteOnlineStore, SqliteOnlineStoreConfig
@@ -45,6 +45,7 @@ from platform_assets.feature_store.online_stores.encoding import (
     EncodedRows,
     encode_protos,
     encode_table,
+    proto_entity_keys,
 )
 
 STORE_TYPE = "platform_assets.feature_store.online_stores.sqlite.BulkSqliteOnlineStore"
@@ -65,7 +66,7 @@ class BulkSqliteOnlineStore(SqliteOnlineStore):
     """Feast's SQLite online store with a bulk, guarded write path and one row per entity."""
 
     _layouts: dict[tuple[str, tuple[str, ...]], int] | None = None
-    _layout_names: dict[tuple[str, int], tuple[str, ...]] | None = None
+    _layout_positions: dict[tuple, list[tuple[str, int]]] | None = None
 
     def _get_conn(self, config: RepoConfig) -> sqlite3.Connection:
         if self._conn is None:
@@ -77,7 +78,7 @@ class BulkSqliteOnlineStore(SqliteOnlineStore):
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
             self._conn = connection
-            self._layouts, self._layout_names = {}, {}
+            self._layouts, self._layout_positions = {}, {}
         return self._conn
 
     @staticmethod
@@ -142,15 +143,25 @@ class BulkSqliteOnlineStore(SqliteOnlineStore):
             self._layouts[key] = layout
         return self._layouts[key]
 
-    def _names(self, connection: sqlite3.Connection, table: str, layout: int) -> tuple[str, ...]:
-        key = (table, layout)
-        if key not in self._layout_names:
+    def _positions(
+        self,
+        connection: sqlite3.Connection,
+        table: str,
+        layout: int,
+        requested_features: list[str] | None,
+    ) -> list[tuple[str, int]]:
+        """(feature, its index in the stored row) of the requested features a layout has."""
+        requested = tuple(requested_features) if requested_features is not None else None
+        key = (table, layout, requested)
+        if key not in self._layout_positions:
             (text,) = connection.execute(
                 f"SELECT feature_names FROM {_quote(table + '__layouts')} WHERE layout = ?",
                 (layout,),
             ).fetchone()
-            self._layout_names[key] = tuple(text.split(",")) if text else ()
-        return self._layout_names[key]
+            stored = text.split(",") if text else []
+            wanted = stored if requested is None else [f for f in requested if f in stored]
+            self._layout_positions[key] = [(feature, stored.index(feature)) for feature in wanted]
+        return self._layout_positions[key]
 
     def write_rows(self, config: RepoConfig, view: FeatureView, rows: EncodedRows) -> None:
         """Upsert encoded rows in one transaction; a stored newer event is kept."""
@@ -199,9 +210,51 @@ class BulkSqliteOnlineStore(SqliteOnlineStore):
         entity_keys: list[EntityKeyProto],
         requested_features: list[str] | None = None,
     ) -> list[tuple[datetime | None, dict[str, ValueProto] | None]]:
+        keys = [serialize_entity_key(key, ENTITY_KEY_SERIALIZATION_VERSION) for key in entity_keys]
+        return self._read_keys(config, table, keys, requested_features)
+
+    def _read_features_per_fv(
+        self,
+        config: RepoConfig,
+        grouped_refs,
+        join_key_values,
+        entity_name_to_join_key_map,
+        online_features_response,
+        full_feature_names: bool,
+        include_feature_view_version_metadata: bool,
+    ) -> None:
+        """What the base class does, without an EntityKey proto per request row and with
+        duplicate rows found by their serialized key."""
+        for table, requested_features in grouped_refs:
+            values = utils._get_table_entity_values(
+                table, entity_name_to_join_key_map, join_key_values
+            )
+            if missing := set(table.join_keys) - set(values):
+                raise KeyError(f"Missing join key values for keys: {sorted(missing)}")
+            rows_of_key: dict[bytes, list[int]] = {}
+            keys = proto_entity_keys(values)
+            for row, key in enumerate(keys):
+                rows_of_key.setdefault(key, []).append(row)
+            utils._populate_response_from_feature_data(
+                requested_features,
+                self._read_keys(config, table, list(rows_of_key), requested_features),
+                rows_of_key.values(),
+                online_features_response,
+                full_feature_names,
+                table,
+                len(keys),
+                include_feature_view_version_metadata,
+            )
+
+    def _read_keys(
+        self,
+        config: RepoConfig,
+        table: FeatureView,
+        keys: list[bytes],
+        requested_features: list[str] | None,
+    ) -> list[tuple[datetime | None, dict[str, ValueProto] | None]]:
         connection = self._get_conn(config)
         name = self.table_name(config, table)
-        keys = [serialize_entity_key(key, ENTITY_KEY_SERIALIZATION_VERSION) for key in entity_keys]
         found = {
             key: (event_ts, layout, features)
             for key, event_ts, layout, features in connection.execute(
@@ -216,17 +269,9 @@ class BulkSqliteOnlineStore(SqliteOnlineStore):
                 result.append((None, None))
                 continue
             event_ts, layout, features = found[key]
-            values = dict(
-                zip(
-                    self._names(connection, name, layout),
-                    RepeatedValue.FromString(features).val,
-                    strict=True,
-                )
-            )
-            if requested_features is not None:
-                values = {
-                    feature: values[feature] for feature in requested_features if feature in values
-                }
+            stored = RepeatedValue.FromString(features).val
+            positions = self._positions(connection, name, layout, requested_features)
             # Whole seconds, as the stock store returns them.
-            result.append((datetime.fromtimestamp(event_ts // _MICROS, tz=UTC), values))
+            moment = datetime.fromtimestamp(event_ts // _MICROS, tz=UTC)
+            result.append((moment, {feature: stored[index] for feature, index in positions}))
         return result
