@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from feast import FeatureStore
 from feast.diff.property_diff import PropertyDiff
 from feast.diff.registry_diff import RegistryDiff, TransitionType
 from feast.infra.registry.registry import FeastObjectType
@@ -100,6 +101,17 @@ def _without_meta(message: Message) -> Message:
     return copy
 
 
+def apply_definitions(store: FeatureStore, definitions: RepoContents) -> list[str]:
+    """`feast apply`: register the definitions, delete what they no longer declare, update the
+    online store's tables; returns the changes (`describe_changes`)."""
+    changes = describe_changes(store.plan(definitions)[0])
+    to_apply, to_delete, _, _ = extract_objects_for_apply_delete(
+        store.project, store.registry, definitions
+    )
+    store.apply(to_apply, objects_to_delete=to_delete, partial=False)
+    return changes
+
+
 @asset(
     key=REGISTRY_KEY,
     group_name=FEATURE_STORE_GROUP,
@@ -112,12 +124,7 @@ def _without_meta(message: Message) -> Message:
 def feast_registry(context: AssetExecutionContext, feast: FeastResource) -> MaterializeResult:
     store = feast.store()
     definitions = load_definitions(Path(feast.repo_path))
-    registry_diff, _, _ = store.plan(definitions)
-    changes = describe_changes(registry_diff)
-    to_apply, to_delete, _, _ = extract_objects_for_apply_delete(
-        store.project, store.registry, definitions
-    )
-    store.apply(to_apply, objects_to_delete=to_delete, partial=False)
+    changes = apply_definitions(store, definitions)
     context.log.info("feast apply: %s", "; ".join(changes) or "no changes")
     return MaterializeResult(
         metadata={
