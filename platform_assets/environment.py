@@ -155,6 +155,16 @@ def tracking_settings(
     )
 
 
+def s3_options_from_environment(uri: str) -> dict[str, str] | None:
+    """deltalake options for an `s3://` uri read by code outside Dagster's resources (Feast's
+    offline store): deltalake takes endpoint and keys from the AWS_* variables itself, but
+    refuses a plain-http endpoint (a local S3 server) unless told."""
+    if not uri.startswith("s3://"):
+        return None
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    return {"AWS_ALLOW_HTTP": "true"} if endpoint.startswith("http://") else None
+
+
 def warehouse_settings(environment: EnvironmentName, data_dir: Path) -> WarehouseSettings:
     default_target = "postgres" if environment == "services" else "duckdb"
     target = os.environ.get("PLATFORM_WAREHOUSE_TARGET", default_target).strip().lower()

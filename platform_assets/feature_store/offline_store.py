@@ -20,13 +20,15 @@ from feast.infra.offline_stores import ibis as feast_ibis
 from feast.infra.offline_stores.file_source import FileSource
 from feast.repo_config import RepoConfig
 
+from platform_assets.environment import s3_options_from_environment
+
 _dataset_names = itertools.count()
 
 
 def read_data_source(data_source: DataSource, repo_path: str) -> ibis.Table:
     if isinstance(data_source, FileSource) and isinstance(data_source.file_format, DeltaFormat):
-        # deltalake takes S3 endpoint and keys from the AWS_* environment variables.
-        dataset = DeltaTable(data_source.path).to_pyarrow_dataset()
+        options = s3_options_from_environment(data_source.path)
+        dataset = DeltaTable(data_source.path, storage_options=options).to_pyarrow_dataset()
         backend = ibis.get_backend()
         name = f"feast_delta_{next(_dataset_names)}"
         backend.con.register(name, dataset)

@@ -1,0 +1,120 @@
+"""The Feast layer of the services profile on real servers: feature tables on S3, the SQL
+registry in PostgreSQL, the online store on Redis, MLflow runs in PostgreSQL."""
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pytest
+from dagster import Definitions, build_resources, instance_for_test
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+from psycopg2 import sql
+
+from fraud_generator import GeneratorConfig, generate
+from platform_assets.definitions import build_definitions
+from platform_assets.environment import platform_settings
+from platform_assets.feature_store.online import PUSH_EXPERIMENT
+from platform_assets.features.assets import FEATURE_TABLES
+from tests.feature_store.online_oracle import assert_serves_latest
+from tests.services.conftest import services_profile
+
+pytestmark = pytest.mark.services
+
+FIRST_DAY = date(2024, 1, 1)
+DAYS = [(FIRST_DAY + timedelta(days=offset)).isoformat() for offset in range(3)]
+
+
+@dataclass
+class ServicesFeatureStore:
+    defs: Definitions
+    resources: object
+    instance: object
+
+    def run(self, job: str, **kwargs):
+        result = self.defs.resolve_job_def(job).execute_in_process(instance=self.instance, **kwargs)
+        assert result.success
+        return result
+
+    def push(self, first: str, last: str):
+        tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+        return self.run("online_store_job", tags=tags)
+
+
+@pytest.fixture(scope="module")
+def services_store(
+    tmp_path_factory, s3_server, postgres_database
+) -> Iterator[ServicesFeatureStore]:
+    root = tmp_path_factory.mktemp("feast_services")
+    databases = [f"{postgres_database.name}_feast", f"{postgres_database.name}_mlflow"]
+    with services_profile(root, s3_server, postgres_database), pytest.MonkeyPatch.context() as env:
+        env.setenv("PLATFORM_FEAST_DB", databases[0])
+        env.setenv("PLATFORM_MLFLOW_DB", databases[1])
+        # Redis is shared with everything else on the machine: keys of our own project only.
+        env.setenv("PLATFORM_FEAST_PROJECT", f"test_{secrets.token_hex(4)}")
+        settings = platform_settings()
+        generate(
+            GeneratorConfig(
+                out_dir=settings.landing_root, start=FIRST_DAY, days=len(DAYS), rows_per_day=300
+            )
+        )
+        defs = build_definitions(settings)
+        try:
+            with instance_for_test() as instance, build_resources(defs.resources) as resources:
+                store = ServicesFeatureStore(defs, resources, instance)
+                store.run("reference_lake_job")
+                for day in DAYS:
+                    store.run("daily_lake_job", partition_key=day)
+                store.run(
+                    "daily_features_job",
+                    tags={
+                        ASSET_PARTITION_RANGE_START_TAG: DAYS[0],
+                        ASSET_PARTITION_RANGE_END_TAG: DAYS[-1],
+                    },
+                )
+                store.run("feast_apply_job")
+                store.push(DAYS[0], DAYS[-1])
+                yield store
+                resources.feast.store().teardown()
+        finally:
+            admin = postgres_database.connect()
+            admin.autocommit = True
+            with admin.cursor() as cursor:
+                for database in databases:
+                    cursor.execute(
+                        sql.SQL("drop database if exists {} with (force)").format(
+                            sql.Identifier(database)
+                        )
+                    )
+            admin.close()
+
+
+def test_the_profile_uses_redis_and_the_sql_registry(services_store):
+    config = services_store.resources.feast.store().config
+    assert config.online_store.type.endswith("redis") or "Redis" in config.online_store.type
+    assert config.registry.registry_type == "sql"
+
+
+@pytest.mark.parametrize("table", FEATURE_TABLES, ids=lambda table: table.name)
+def test_redis_serves_the_latest_values_of_the_s3_tables(services_store, table):
+    resources = services_store.resources
+    assert assert_serves_latest(resources.feast.store(), resources.lake, table) > 0
+
+
+def test_an_old_partition_pushed_again_leaves_newer_values_on_redis(services_store):
+    services_store.push(DAYS[0], DAYS[0])
+    resources = services_store.resources
+    for table in FEATURE_TABLES:
+        assert_serves_latest(resources.feast.store(), resources.lake, table)
+
+
+def test_pushes_are_mlflow_runs_in_postgres(services_store):
+    tracking = services_store.resources.tracking
+    assert tracking.tracking_uri().startswith("postgresql+psycopg2://")
+    client = tracking.client()
+    runs = client.search_runs([client.get_experiment_by_name(PUSH_EXPERIMENT).experiment_id])
+    assert {run.data.params["feature_view"] for run in runs} == {t.name for t in FEATURE_TABLES}
+    assert all(run.data.metrics["entities_pushed"] > 0 for run in runs)
