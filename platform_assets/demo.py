@@ -2,8 +2,9 @@
 
 Generates a few days of landing data (with injected defects, so the quarantine has
 something to show), materializes every asset for those partitions into the Dagster
-instance under $DAGSTER_HOME (lake tables day by day, feature tables as one backfill run
-over the days), and prints what was built and where to look.
+instance under $DAGSTER_HOME (lake tables day by day; gold, feature tables and the Feast
+online store as one backfill run each over the days, after `feast apply`), reads one user's
+features back through the Feast SDK, and prints what was built and where to look.
 """
 
 import argparse
@@ -62,10 +63,17 @@ def main(argv: list[str] | None = None) -> None:
             )
         )
     last_day_key = (first_day + timedelta(days=args.days - 1)).isoformat()
-    for job_name in ("daily_gold_job", "daily_features_job"):
+    for job_name in ("daily_gold_job", "daily_features_job", "feast_apply_job", "online_store_job"):
+        job = defs.resolve_job_def(job_name)
+        if job.partitions_def is None:
+            print(f"Materializing {job_name} ...")
+            results.append(
+                job.execute_in_process(instance=instance, run_config=_QUIET, raise_on_error=False)
+            )
+            continue
         print(f"Materializing {job_name} for {first_day}..{last_day_key} (one run) ...")
         results.append(
-            defs.resolve_job_def(job_name).execute_in_process(
+            job.execute_in_process(
                 instance=instance,
                 run_config=_QUIET,
                 tags={
@@ -76,6 +84,8 @@ def main(argv: list[str] | None = None) -> None:
             )
         )
     _print_summary(results, settings, home)
+    if all(result.success for result in results):
+        _show_online_features(defs)
 
 
 def _generate_if_missing(landing_root, first_day: date, days: int, rows_per_day: int) -> None:
@@ -100,7 +110,7 @@ def _generate_if_missing(landing_root, first_day: date, days: int, rows_per_day:
 
 def _print_summary(results, settings, home) -> None:
     print()
-    print(f"{'asset':<34}{'partition':<12}{'rows':>9}{'quarantined':>13}  checks")
+    print(f"{'asset':<42}{'partition':<12}{'rows':>9}{'quarantined':>13}  checks")
     failed = False
     for result in results:
         failed |= not result.success
@@ -116,12 +126,12 @@ def _print_summary(results, settings, home) -> None:
             if name.endswith("_quarantine"):
                 continue
             metadata = event.metadata
-            rows = metadata.get("dagster/row_count")
+            rows = metadata.get("dagster/row_count") or metadata.get("entities_pushed")
             if rows is None and "rows_per_day" in metadata:
                 rows = MetadataValue.int(metadata["rows_per_day"].value[event.partition])
             quarantined = metadata.get("rows_quarantined")
             print(
-                f"{name:<34}{event.partition or '-':<12}"
+                f"{name:<42}{event.partition or '-':<12}"
                 f"{rows.value if rows else '-':>9}{quarantined.value if quarantined else '-':>13}"
                 f"  {', '.join(checks.get(name, []))}"
             )
@@ -133,7 +143,39 @@ def _print_summary(results, settings, home) -> None:
         warehouse.duckdb_path if warehouse.target == "duckdb" else warehouse.postgres_database
     )
     print(f"Gold (dbt, {warehouse.target}): {gold_location}")
+    print(f"Feast:               feature_repo/ ({settings.feast.config_file})")
+    tracking = settings.tracking
+    print(f"MLflow:              {tracking.sqlite_path or tracking.backend_database}")
     print(f"Dagster instance:    {home}")
     print("Open the UI with `make ui`, then http://127.0.0.1:3000 (see README: what to look at).")
     if failed:
         raise SystemExit("Some runs failed: see the messages above.")
+
+
+def _show_online_features(defs) -> None:
+    """One user's features as inference code reads them: the Feast SDK and a feature service."""
+    import pyarrow.compute as pc
+
+    from platform_assets.features.assets import USER_FEATURES
+    from platform_assets.tables import table_path
+
+    lake = defs.resources["lake"]
+    store = defs.resources["feast"].store()
+    latest = lake.read(table_path(USER_FEATURES.key), columns=["user_id", "event_timestamp"])
+    newest = pc.index(latest["event_timestamp"], pc.max(latest["event_timestamp"])).as_py()
+    user = latest["user_id"][newest]
+    response = store.get_online_features(
+        features=store.get_feature_service("fraud_model_v2"),
+        entity_rows=[
+            {
+                "user_id": user.as_py(),
+                "merchant_id": "m00001",
+                "amount": 120.0,
+                "transaction_time": datetime.now(UTC),
+            }
+        ],
+    ).to_dict()
+    print()
+    print(f"Online features of {user} (feature service fraud_model_v2, Feast SDK):")
+    for name, values in response.items():
+        print(f"  {name:<32}{values[0]}")
