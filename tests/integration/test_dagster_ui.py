@@ -140,3 +140,18 @@ def test_ui_shows_feature_tables_with_lineage_from_landing(dagster_dev):
             _upstream(nodes, name)
         )
     assert "landing/chargebacks" in _upstream(nodes, "features/merchant_features")
+
+
+def test_ui_shows_the_feature_store_assets_and_their_sensor(dagster_dev):
+    data = graphql(dagster_dev, QUERY)
+    nodes = {"/".join(node["assetKey"]["path"]): node for node in data["assetNodes"]}
+    assert nodes["feature_store/registry"]["groupName"] == "feature_store"
+    assert not nodes["feature_store/registry"]["isPartitioned"]
+    for table in ("user_features", "merchant_features"):
+        online = nodes[f"feature_store/online_{table}"]
+        assert online["groupName"] == "feature_store" and online["isPartitioned"]
+        assert {f"features/{table}", "feature_store/registry", "landing/transactions"} <= (
+            _upstream(nodes, f"feature_store/online_{table}")
+        )
+    repository = data["repositoriesOrError"]["nodes"][0]
+    assert "online_store_after_features_sensor" in {s["name"] for s in repository["sensors"]}
