@@ -8,7 +8,7 @@ Tiny repositories in tmp_path: Parquet source, DuckDB offline store, their own o
 
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -21,68 +21,38 @@ from feast.protos.feast.types.Value_pb2 import Value
 from feast.value_type import ValueType
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from benchmarks.feature_store.repo import (
-    AMOUNTS,
-    COUNTS,
-    SERVICE,
-    VIEW,
-    day_bounds,
-    feature_rows,
-    online_store,
-    write_repo,
-    write_source,
-)
+from benchmarks.feature_store.repo import AMOUNTS, COUNTS, VIEW, day_bounds
 from platform_assets.feature_store.online_stores import encoding
 from platform_assets.feature_store.online_stores.sqlite import BulkSqliteOnlineStore
+from tests.feature_store.online_repos import (
+    NEW_DAY,
+    OLD_DAY,
+    USERS,
+    day_rows,
+    day_values,
+    per_user,
+    push,
+    read,
+    repo,
+    states,
+    two_day_source,
+    users,
+)
 
-USERS = 12
-OLD_DAY, NEW_DAY = date(2024, 1, 7), date(2024, 1, 8)
-FEATURES = COUNTS + AMOUNTS
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def source(tmp_path: Path) -> Path:
-    """Two daily windows with different values for the same users."""
-    tables = [feature_rows(USERS, OLD_DAY, seed=1), feature_rows(USERS, NEW_DAY, seed=2)]
-    return write_source(tmp_path / "source" / "features.parquet", tables)
+    return two_day_source(tmp_path / "source")
 
 
 def bulk_repo(root: Path, source: Path, bulk_engine: bool = True, **settings) -> FeatureStore:
-    store = online_store("sqlite", bulk=True, root=root)
-    return write_repo(root, "bulk", store, source, bulk_engine, **settings)
+    return repo(root, source, "sqlite", True, "bulk", bulk_engine, **settings)
 
 
 def stock_repo(root: Path, source: Path) -> FeatureStore:
-    return write_repo(root, "stock", online_store("sqlite", False, root), source, False)
-
-
-def push(store: FeatureStore, day: date) -> None:
-    store.materialize(*day_bounds(day), feature_views=[VIEW])
-
-
-def users(count: int = USERS) -> list[dict]:
-    return [{"user_id": f"user-{index:08d}"} for index in range(count)]
-
-
-def read(store: FeatureStore, rows: list[dict] | None = None) -> dict:
-    response = store.get_online_features(
-        features=store.get_feature_service(SERVICE), entity_rows=rows or users()
-    )
-    return response.to_dict(include_event_timestamps=True)
-
-
-def day_values(day: date, seed: int) -> list[dict]:
-    """Each user's features as the SDK returns them after pushing `day`."""
-    table = feature_rows(USERS, day, seed).to_pylist()
-    return [{name: row[name] for name in FEATURES} for row in table]
-
-
-def per_user(response: dict) -> list[dict]:
-    return [
-        {name: response[name][index] for name in FEATURES}
-        for index in range(len(response["user_id"]))
-    ]
+    return repo(root, source, "sqlite", False, "stock")
 
 
 # --- encodings: byte for byte what Feast builds ---------------------------------------
@@ -172,7 +142,7 @@ def test_reads_equal_stock_feast(tmp_path: Path, source: Path, bulk_engine: bool
 
 
 def test_reads_equal_stock_feast_through_write_to_online_store(tmp_path: Path, source: Path):
-    frame = feature_rows(USERS, NEW_DAY, seed=2).to_pandas()
+    frame = day_rows(NEW_DAY).to_pandas()
     stores = [stock_repo(tmp_path / "stock", source), bulk_repo(tmp_path / "bulk", source)]
     for store in stores:
         store.write_to_online_store(VIEW, frame)
@@ -191,9 +161,9 @@ def test_a_feature_added_to_the_view_reads_as_missing_until_pushed(tmp_path: Pat
     response = bulk.get_online_features(
         features=[f"{VIEW}:{removed.name}", f"{VIEW}:{AMOUNTS[1]}"], entity_rows=users(2)
     ).to_dict()
-    assert response[AMOUNTS[1]] == [row[AMOUNTS[1]] for row in day_values(NEW_DAY, 2)[:2]]
+    assert response[AMOUNTS[1]] == [row[AMOUNTS[1]] for row in day_values(NEW_DAY)[:2]]
     push(bulk, NEW_DAY)
-    assert read(bulk)[removed.name] == [row[removed.name] for row in day_values(NEW_DAY, 2)]
+    assert read(bulk)[removed.name] == [row[removed.name] for row in day_values(NEW_DAY)]
 
 
 # --- the guard ----------------------------------------------------------------------
@@ -206,7 +176,7 @@ def test_an_older_window_never_overwrites_a_newer_one(tmp_path, source, bulk_eng
     newer = read(bulk)
     push(bulk, OLD_DAY)
     assert read(bulk) == newer
-    assert per_user(newer) == day_values(NEW_DAY, 2)
+    assert per_user(newer) == day_values(NEW_DAY)
 
 
 def test_an_equal_timestamp_overwrites_so_a_retry_is_idempotent(tmp_path, source):
@@ -215,7 +185,7 @@ def test_an_equal_timestamp_overwrites_so_a_retry_is_idempotent(tmp_path, source
     first = read(bulk)
     push(bulk, NEW_DAY)
     assert read(bulk) == first
-    corrected = feature_rows(USERS, NEW_DAY, seed=2).to_pandas()
+    corrected = day_rows(NEW_DAY).to_pandas()
     corrected[COUNTS[0]] = 7  # same event timestamps, new values
     bulk.write_to_online_store(VIEW, corrected)
     assert read(bulk)[COUNTS[0]] == [7] * USERS
@@ -223,10 +193,10 @@ def test_an_equal_timestamp_overwrites_so_a_retry_is_idempotent(tmp_path, source
 
 def test_a_newer_row_replaces_an_older_one_within_a_batch(tmp_path, source):
     bulk = bulk_repo(tmp_path / "bulk", source)
-    older = feature_rows(USERS, OLD_DAY, seed=1).slice(0, 2)
-    newer = feature_rows(USERS, NEW_DAY, seed=2).slice(0, 2)
+    older = day_rows(OLD_DAY).slice(0, 2)
+    newer = day_rows(NEW_DAY).slice(0, 2)
     bulk.write_to_online_store(VIEW, pa.concat_tables([newer, older]).to_pandas())
-    assert per_user(read(bulk, users(2))) == day_values(NEW_DAY, 2)[:2]
+    assert per_user(read(bulk, users(2))) == day_values(NEW_DAY)[:2]
 
 
 # --- a push that fails midway ---------------------------------------------------------
@@ -263,20 +233,14 @@ def test_a_crash_inside_a_push_leaves_old_or_new_values_and_a_retry_completes_it
 ):
     bulk = bulk_repo(tmp_path / "bulk", source, materialization={"online_write_batch_size": 5})
     push(bulk, OLD_DAY)
-    old, new = day_values(OLD_DAY, 1), day_values(NEW_DAY, 2)
     with monkeypatch.context() as patch:
         _fail_inside_second_batch(patch)
         with pytest.raises(RuntimeError, match="crash inside the push"):
             push(bulk, NEW_DAY)
-    after_crash = per_user(read(bulk))
-    states = [
-        "new" if row == new[i] else "old" if row == old[i] else "mixed"
-        for i, row in enumerate(after_crash)
-    ]
     # The first batch (5 rows) committed; the second rolled back, with the row it had written.
-    assert sorted(states) == ["new"] * 5 + ["old"] * (USERS - 5)
+    assert sorted(states(read(bulk))) == ["new"] * 5 + ["old"] * (USERS - 5)
     push(bulk, NEW_DAY)
-    assert per_user(read(bulk)) == new
+    assert states(read(bulk)) == ["new"] * USERS
 
 
 def test_readers_read_the_last_commit_while_a_push_writes(tmp_path, source):
@@ -311,4 +275,4 @@ def test_feast_apply_and_materialize_commands_work(tmp_path: Path, source: Path)
         subprocess.run(
             [*feast, *command], cwd=root, env=environment, check=True, capture_output=True
         )
-    assert per_user(read(FeatureStore(repo_path=str(root)))) == day_values(NEW_DAY, 2)
+    assert per_user(read(FeatureStore(repo_path=str(root)))) == day_values(NEW_DAY)
