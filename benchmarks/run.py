@@ -5,11 +5,14 @@
     python -m benchmarks.run --repeats 5
     python -m benchmarks.run --suite features # one user-feature partition, 1M rows/day x 8 days
     python -m benchmarks.run --suite features --contender "(b) floor: hand-written DuckDB query"
+    python -m benchmarks.run --suite online   # Feast online push (1M users) and reads, both stores
+    python -m benchmarks.run --suite online --rows 100000 --requests 1000 --repeats 1
 
 Each repeat of each contender runs in its own fresh process (`benchmarks.child`) on a fresh
 output folder. The table is printed and written to benchmarks/results/<name>.md, the raw
 repeats to <name>.json (name: the suite's, unless --name says otherwise). The features suite
-first runs every contender once, untimed, and stops unless their written tables agree.
+first runs every contender once, untimed, and stops unless their written tables agree; the
+online suite checks what the Feast SDK reads back from every pushed store before its reads.
 """
 
 import argparse
@@ -152,29 +155,43 @@ def features_suite(args) -> tuple[list[Measurement], list[tuple[str, str]], "cal
     return measurements, data.describe(lake), report.markdown
 
 
+def online_suite(args) -> tuple[list[Measurement], list[tuple[str, str]], "callable"]:
+    # Imported here: the other suites do not need Feast or Redis.
+    from benchmarks.feature_store import suite
+
+    return suite.run(args, run_once, measure)
+
+
+SUITE_RUNNERS = {"ingest": ingest_suite, "features": features_suite, "online": online_suite}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--suite", choices=SUITES, default="ingest")
-    parser.add_argument("--rows", type=int, help="one size, every contender (default: both)")
+    parser.add_argument(
+        "--rows", type=int, help="one size, every contender (default: both); online: users"
+    )
     parser.add_argument("--repeats", type=int, default=3, help="repeats per contender (median)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR)
     parser.add_argument("--name", help="results file name (default: the suite's name)")
     parser.add_argument(
-        "--no-verify", action="store_true", help="features: skip the agreement check"
+        "--no-verify", action="store_true", help="features, online: skip the agreement check"
     )
     parser.add_argument(
-        "--contender", action="append", help="features: measure only these (repeatable)"
+        "--contender", action="append", help="features, online: measure only these (repeatable)"
+    )
+    parser.add_argument(
+        "--requests", type=int, default=5_000, help="online: timed requests per request size"
     )
     args = parser.parse_args()
 
     if (busy := busy_cores_now()) > BUSY_CORES:
         print(f"warning: other processes keep {busy:.1f} cores busy", file=sys.stderr)
     others = OtherWork()
-    suite = features_suite if args.suite == "features" else ingest_suite
-    measurements, facts, render = suite(args)
+    measurements, facts, render = SUITE_RUNNERS[args.suite](args)
 
     facts.append(("CPU taken by other processes during the run", others.summary()))
     report = render(measurements, args.repeats, facts)

@@ -24,7 +24,11 @@ CONTENDERS = {
 }
 
 
-SUITES = {"ingest": "benchmarks.contenders", "features": "benchmarks.features.contenders"}
+SUITES = {
+    "ingest": "benchmarks.contenders",
+    "features": "benchmarks.features.contenders",
+    "online": "benchmarks.feature_store.contenders",
+}
 """Each benchmark suite's module of contenders (a `CONTENDERS` dict: name -> module:function)."""
 
 

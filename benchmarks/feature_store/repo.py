@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import redis
 import yaml
 from feast import Entity, FeatureService, FeatureStore, FeatureView, Field, FileSource
 from feast.types import Float64, Int64
@@ -104,3 +105,23 @@ def write_repo(
     feature_store = FeatureStore(repo_path=str(root))
     feature_store.apply(list(feast_objects(source)))
     return feature_store
+
+
+def redis_client() -> redis.Redis:
+    host, port = REDIS_CONNECTION.split(":")
+    return redis.Redis(host=host, port=int(port))
+
+
+def delete_redis_keys(project: str) -> int:
+    """Delete a Feast project's keys from the shared Redis (they end with the project name);
+    the server is never flushed."""
+    client, deleted = redis_client(), 0
+    batch = []
+    for key in client.scan_iter(match=b"*" + project.encode(), count=10_000):
+        batch.append(key)
+        if len(batch) == 10_000:
+            deleted += client.unlink(*batch)
+            batch.clear()
+    if batch:
+        deleted += client.unlink(*batch)
+    return deleted
