@@ -13,22 +13,23 @@ from feast.types import Float64, UnixTimestamp
 
 from platform_assets.feature_store.sources import feature_table_uri
 
-user_features_source = FileSource(
-    name="user_features_source",
-    path=feature_table_uri("user_features"),
-    file_format=DeltaFormat(),
-    timestamp_field="event_timestamp",
-    created_timestamp_column="created_timestamp",
-    description="features/user_features: per-user windows at each transaction's time.",
-)
 
-merchant_features_source = FileSource(
-    name="merchant_features_source",
-    path=feature_table_uri("merchant_features"),
-    file_format=DeltaFormat(),
-    timestamp_field="event_timestamp",
-    created_timestamp_column="created_timestamp",
-    description="features/merchant_features: per-merchant windows and known fraud rate.",
+def feature_table_source(table: str, description: str) -> FileSource:
+    return FileSource(
+        name=f"{table}_source",
+        path=feature_table_uri(table),
+        file_format=DeltaFormat(),
+        timestamp_field="event_timestamp",
+        created_timestamp_column="created_timestamp",
+        description=f"features/{table}: {description}",
+    )
+
+
+user_features_source = feature_table_source(
+    "user_features", "per-user windows at each transaction's time."
+)
+merchant_features_source = feature_table_source(
+    "merchant_features", "per-merchant windows and known fraud rate."
 )
 
 transaction_request = RequestSource(

@@ -10,46 +10,30 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import mlflow
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 from platform_assets.environment import PlatformSettings
-from platform_assets.postgres import ensure_database, postgres_url
-from platform_assets.transform.warehouse import POSTGRES_PASSWORD_ENV
+from platform_assets.postgres import PostgresDatabase
 
 
 class TrackingResource(ConfigurableResource):
     """Logs runs to the platform's MLflow tracking store."""
 
     sqlite_path: str | None = None
-    postgres_host: str = "127.0.0.1"
-    postgres_port: int = 5432
-    postgres_user: str = "postgres"
-    postgres_password: str = ""
-    postgres_database: str | None = None
+    backend: PostgresDatabase | None = None
+    """Services profile: the backend database; None means the local SQLite file."""
     artifact_root: str
 
     def tracking_uri(self) -> str:
-        if self.postgres_database:
-            return postgres_url(
-                self.postgres_host,
-                self.postgres_port,
-                self.postgres_user,
-                self.postgres_password,
-                self.postgres_database,
-            )
+        if self.backend:
+            return self.backend.url()
         return f"sqlite:///{self.sqlite_path}"
 
     def client(self) -> MlflowClient:
-        if self.postgres_database:
-            ensure_database(
-                self.postgres_host,
-                self.postgres_port,
-                self.postgres_user,
-                self.postgres_password,
-                self.postgres_database,
-            )
+        if self.backend:
+            self.backend.ensure_exists()
         elif self.sqlite_path:
             Path(self.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
         return MlflowClient(tracking_uri=self.tracking_uri())
@@ -99,13 +83,12 @@ class TrackingResource(ConfigurableResource):
 
 def tracking_resource(settings: PlatformSettings) -> TrackingResource:
     tracking = settings.tracking
-    services = tracking.backend_database is not None
     return TrackingResource(
         sqlite_path=str(tracking.sqlite_path) if tracking.sqlite_path else None,
-        postgres_host=settings.postgres.host,
-        postgres_port=settings.postgres.port,
-        postgres_user=settings.postgres.user,
-        postgres_password=EnvVar(POSTGRES_PASSWORD_ENV) if services else "",
-        postgres_database=tracking.backend_database,
+        backend=(
+            PostgresDatabase.on(settings.postgres, tracking.backend_database)
+            if tracking.backend_database
+            else None
+        ),
         artifact_root=tracking.artifact_root,
     )

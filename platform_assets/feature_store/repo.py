@@ -10,12 +10,11 @@ import os
 from pathlib import Path
 
 import yaml
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource
 from feast import FeatureStore, RepoConfig
 
 from platform_assets.environment import REPO_ROOT, FeastSettings, PlatformSettings
-from platform_assets.postgres import ensure_database, postgres_url
-from platform_assets.transform.warehouse import POSTGRES_PASSWORD_ENV
+from platform_assets.postgres import PostgresDatabase
 
 FEATURE_REPO = REPO_ROOT / "feature_repo"
 
@@ -28,11 +27,7 @@ class FeastResource(ConfigurableResource):
     state_dir: str | None = None
     """Local profile: folder of the registry file and the SQLite online store."""
     project: str | None = None
-    registry_host: str = "127.0.0.1"
-    registry_port: int = 5432
-    registry_user: str = "postgres"
-    registry_password: str = ""
-    registry_database: str | None = None
+    registry_database: PostgresDatabase | None = None
     """Services profile: the SQL registry's PostgreSQL database."""
     redis: str | None = None
 
@@ -57,13 +52,7 @@ class FeastResource(ConfigurableResource):
             raw["registry"]["path"] = str(state / "registry.db")
             raw["online_store"]["path"] = str(state / "online_store.db")
         if self.registry_database:
-            raw["registry"]["path"] = postgres_url(
-                self.registry_host,
-                self.registry_port,
-                self.registry_user,
-                self.registry_password,
-                self.registry_database,
-            )
+            raw["registry"]["path"] = self.registry_database.url()
         if self.redis:
             raw["online_store"]["connection_string"] = self.redis
         return raw
@@ -73,13 +62,7 @@ class FeastResource(ConfigurableResource):
         if self.state_dir:
             Path(self.state_dir).mkdir(parents=True, exist_ok=True)
         if self.registry_database:
-            ensure_database(
-                self.registry_host,
-                self.registry_port,
-                self.registry_user,
-                self.registry_password,
-                self.registry_database,
-            )
+            self.registry_database.ensure_exists()
 
     def store(self) -> FeatureStore:
         self.prepare()
@@ -88,15 +71,14 @@ class FeastResource(ConfigurableResource):
 
 def feast_resource(settings: PlatformSettings) -> FeastResource:
     feast: FeastSettings = settings.feast
-    services = feast.registry_database is not None
     return FeastResource(
         config_file=feast.config_file,
         state_dir=str(feast.state_dir) if feast.state_dir else None,
         project=feast.project,
-        registry_host=settings.postgres.host,
-        registry_port=settings.postgres.port,
-        registry_user=settings.postgres.user,
-        registry_password=EnvVar(POSTGRES_PASSWORD_ENV) if services else "",
-        registry_database=feast.registry_database,
+        registry_database=(
+            PostgresDatabase.on(settings.postgres, feast.registry_database)
+            if feast.registry_database
+            else None
+        ),
         redis=feast.redis,
     )

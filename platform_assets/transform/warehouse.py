@@ -7,10 +7,10 @@ import psycopg2
 from dagster import ConfigurableResource, EnvVar, TimeWindow
 
 from platform_assets.environment import WarehouseSettings
+from platform_assets.postgres import POSTGRES_PASSWORD_ENV
 
-# The dbt profile (dbt/profiles.yml) reads the Postgres password from this variable itself,
-# so the secret never travels on dbt's command line or into its artifacts.
-POSTGRES_PASSWORD_ENV = "DAGSTER_PG_PASSWORD"
+# The dbt profile (dbt/profiles.yml) reads the Postgres password from POSTGRES_PASSWORD_ENV
+# itself, so the secret never travels on dbt's command line or into its artifacts.
 
 
 class WarehouseResource(ConfigurableResource):

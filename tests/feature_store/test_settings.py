@@ -8,8 +8,8 @@ from dagster import EnvVar
 from platform_assets.environment import platform_settings
 from platform_assets.feature_store.online import PushWindow
 from platform_assets.feature_store.repo import feast_resource
+from platform_assets.postgres import POSTGRES_PASSWORD_ENV
 from platform_assets.tracking import tracking_resource
-from platform_assets.transform.warehouse import POSTGRES_PASSWORD_ENV
 
 
 def test_local_profile_keeps_feast_and_mlflow_under_the_data_dir(platform_env):
@@ -34,8 +34,9 @@ def test_services_profile_uses_postgres_and_redis_and_reads_the_password_from_en
     settings = platform_settings()
 
     feast = feast_resource(settings)
-    assert feast.registry_password == EnvVar(POSTGRES_PASSWORD_ENV)
-    config = feast.model_copy(update={"registry_password": "s3cret"}).repo_config()
+    assert feast.registry_database.password == EnvVar(POSTGRES_PASSWORD_ENV)
+    database = feast.registry_database.model_copy(update={"password": "s3cret"})
+    config = feast.model_copy(update={"registry_database": database}).repo_config()
     assert config.project == "fraud_test"
     assert config.registry.registry_type == "sql"
     assert config.registry.path == (
@@ -45,8 +46,8 @@ def test_services_profile_uses_postgres_and_redis_and_reads_the_password_from_en
     assert config.online_store.connection_string == "127.0.0.1:6380"
 
     tracking = tracking_resource(settings)
-    assert tracking.postgres_password == EnvVar(POSTGRES_PASSWORD_ENV)
-    assert tracking.postgres_database == "mlflow"
+    assert tracking.backend.password == EnvVar(POSTGRES_PASSWORD_ENV)
+    assert tracking.backend.database == "mlflow"
     assert tracking.artifact_root == "s3://bucket/prefix/mlflow"
 
 
