@@ -15,12 +15,13 @@ from benchmarks.features.data import DAY, DAYS, silver_lake
 from benchmarks.features.output import FEATURES_TABLE, SILVER_TABLE
 from benchmarks.features.platform import run_functions
 from benchmarks.run import run_once
-from platform_assets.features.assets import USER_FEATURES
+from platform_assets.features.assets import USER_FEATURES, _read_input
 from platform_assets.features.compute import compute_user_features
 from platform_assets.ingest.sources import TRANSACTIONS
 from platform_assets.lake.assets import silver_key
 from platform_assets.lake.schemas import SilverTransactions
 from platform_assets.pandera_checks import schema_problems
+from platform_assets.resources import LakeResource
 from platform_assets.tables import table_path
 
 ROWS = 3_000
@@ -57,11 +58,15 @@ def test_contenders_agree(lake: Path, tmp_path: Path):
     verify.require_agreement(written, reference="platform")
 
 
-def test_floor_query_over_arrow_is_a_drop_in_for_the_platforms(lake: Path):
-    """The floor's SQL, fed the Arrow table the platform's asset reads, gives its values."""
+def test_the_asset_reads_give_what_one_table_of_silver_gives(lake: Path, tmp_path: Path):
+    """The asset's narrow per-part reads and one table of every silver column agree."""
     rows = DeltaTable(str(lake / SILVER_TABLE)).to_pyarrow_dataset().to_table()
+    resource = LakeResource(root=str(lake))
+    inputs = [_read_input(resource, read) for read in USER_FEATURES.reads(DAY, DAY)]
+    assert [table.num_rows for table in inputs] == [2 * ROWS, 6 * ROWS]
+    assert "merchant_id" not in inputs[1].column_names
     expected = compute_user_features(rows, DAY)
-    assert verify.differences(expected, duckdb_floor.compute_from_arrow(rows, DAY)) == []
+    assert verify.differences(expected, compute_user_features(inputs, DAY)) == []
 
 
 def _edge_cases() -> pa.Table:
@@ -98,11 +103,18 @@ def _edge_cases() -> pa.Table:
     )
 
 
-def test_floor_query_on_window_edges_and_ties():
+def test_floor_and_pandas_on_window_edges_and_ties(tmp_path: Path):
+    """The floor (the platform's query over the Parquet files of each day) and pandas give
+    the platform's values on window edges and ties."""
     rows = _edge_cases()
     expected = compute_user_features(rows, DAY)
     assert expected.num_rows == 7
-    assert verify.differences(expected, duckdb_floor.compute_from_arrow(rows, DAY)) == []
+    silver = LakeResource(root=str(tmp_path))
+    for day in sorted(set(rows["event_date"].to_pylist())):
+        day_rows = rows.filter(pc.equal(rows["event_date"], day))
+        silver.replace_partition(SILVER_TABLE, day_rows, "event_date", day)
+    floor = duckdb_floor.compute(DeltaTable(str(tmp_path / SILVER_TABLE)), DAY)
+    assert verify.differences(expected, floor) == []
     frame = pandas_baseline.compute(rows.to_pandas(), DAY)
     assert verify.differences(expected, pa.Table.from_pandas(frame, preserve_index=False)) == []
 

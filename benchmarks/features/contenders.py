@@ -15,15 +15,12 @@ PLATFORM = "platform: Dagster asset"
 PLATFORM_FUNCTIONS = "platform functions, no Dagster"
 PANDAS = "(a) pandas groupby/rolling"
 FLOOR = "(b) floor: hand-written DuckDB query"
-WHAT_IF = "what-if: platform steps with the floor's SQL"
 
 CONTENDERS = {
     PLATFORM: "benchmarks.features.platform:run_dagster_asset",
     PLATFORM_FUNCTIONS: "benchmarks.features.platform:run_functions",
     PANDAS: "benchmarks.features.pandas_baseline:run",
     FLOOR: "benchmarks.features.duckdb_floor:run",
-    WHAT_IF: "benchmarks.features.platform:run_functions_with_floor_sql",
 }
-DEFAULT = [PLATFORM, PLATFORM_FUNCTIONS, PANDAS, FLOOR]
-"""Measured unless others are named (`--contender`); the what-if shows what the platform
-would take with the floor's formulation as its `compute_user_features`."""
+DEFAULT = list(CONTENDERS)
+"""Measured unless others are named (`--contender`)."""

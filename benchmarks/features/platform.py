@@ -2,33 +2,29 @@
 
 `run_dagster_asset` is what runs in production: the `daily_features_job` of the platform's
 definitions, restricted to `features/user_features`, executed in process on an ephemeral
-instance for one partition (read 8 days of silver from Delta, `compute_user_features`, the
-Pandera model and the point-in-time check, the partition commit, metadata and checks).
-`run_functions` calls the same steps as the asset body without Dagster, and times each.
+instance for one partition (read the 8 days of silver from Delta, each part with the
+columns it needs, `compute_user_features`, the Pandera schema and the point-in-time check,
+the partition commit, metadata and checks). `run_functions` calls the same steps as the
+asset body without Dagster, and times each.
 
 The contender's lake is `<out>/lake`; its `silver` folder is a symlink to the cached silver
 tables, so the platform reads them where it expects them and writes only under `out`.
 """
 
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from dagster import DagsterInstance
 
-from benchmarks.features.duckdb_floor import compute_from_arrow
 from benchmarks.features.output import Stopwatch, counts
 from platform_assets.definitions import build_definitions
 from platform_assets.environment import PlatformSettings
 from platform_assets.features.assets import (
-    _TRANSACTION_COLUMNS,
     FEATURE_PARTITION_COLUMN,
     USER_FEATURES,
     _read_input,
-    point_in_time_violations,
+    validate,
 )
-from platform_assets.features.compute import compute_user_features
-from platform_assets.ingest.sources import TRANSACTIONS
-from platform_assets.pandera_checks import schema_problems
 from platform_assets.resources import platform_resources
 from platform_assets.tables import table_path
 
@@ -54,17 +50,15 @@ def run_dagster_asset(lake: Path, day: date, out: Path) -> dict:
     return {"source_rows": materialization.metadata["rows_in_run"].value}
 
 
-def run_functions(lake: Path, day: date, out: Path, compute=compute_user_features) -> dict:
+def run_functions(lake: Path, day: date, out: Path) -> dict:
     """The asset body for one day, step by step, with each step's wall seconds."""
     resource = platform_resources(_settings(lake, out))["lake"]
     watch = Stopwatch()
-    history_start = day - timedelta(days=USER_FEATURES.history_days)
-    transactions = _read_input(resource, TRANSACTIONS, _TRANSACTION_COLUMNS, history_start, day)
+    inputs = [_read_input(resource, read) for read in USER_FEATURES.reads(day, day)]
     watch.lap("read")
-    rows = compute(transactions, day)
+    rows = USER_FEATURES.compute(inputs, day)
     watch.lap("compute")
-    problems = schema_problems(USER_FEATURES.model, rows)
-    violations = point_in_time_violations(rows)
+    problems, violations = validate(USER_FEATURES, rows)
     if problems or any(violations.values()):
         raise RuntimeError(f"validation failed: {problems or violations}")
     watch.lap("validate")
@@ -73,8 +67,3 @@ def run_functions(lake: Path, day: date, out: Path, compute=compute_user_feature
     )
     watch.lap("write")
     return counts(rows.num_rows, watch)
-
-
-def run_functions_with_floor_sql(lake: Path, day: date, out: Path) -> dict:
-    """What-if: the same steps with the floor's query over the same Arrow table."""
-    return run_functions(lake, day, out, compute=compute_from_arrow)

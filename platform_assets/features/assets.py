@@ -24,14 +24,16 @@ from dagster import (
     TimeWindowPartitionMapping,
     asset,
 )
+from pandera.pandas import DataFrameSchema
 
 from platform_assets.features.compute import (
     MERCHANT_HISTORY_DAYS,
     USER_HISTORY_DAYS,
     compute_merchant_features,
     compute_user_features,
+    user_feature_reads,
 )
-from platform_assets.features.schemas import MerchantFeatures, UserFeatures
+from platform_assets.features.schemas import MERCHANT_FEATURES_SCHEMA, USER_FEATURES_SCHEMA
 from platform_assets.ingest.sources import CHARGEBACKS, TRANSACTIONS, LandingSource
 from platform_assets.lake.assets import silver_key
 from platform_assets.pandera_checks import SCHEMA_CHECK, schema_check, schema_problems
@@ -40,18 +42,24 @@ from platform_assets.resources import LakeResource
 from platform_assets.tables import table_path
 
 FEATURE_PARTITION_COLUMN = "event_date"
-_TRANSACTION_COLUMNS = [
+_MERCHANT_TRANSACTION_COLUMNS = (
     "transaction_id",
-    "user_id",
     "merchant_id",
-    "amount",
-    "location_lat",
-    "location_lon",
     "event_time",
     "event_date",
     "_ingested_at",
-]
-_CHARGEBACK_COLUMNS = ["transaction_id", "reported_at", "reported_date"]
+)
+_CHARGEBACK_COLUMNS = ("transaction_id", "reported_at", "reported_date")
+
+
+@dataclass(frozen=True)
+class Read:
+    """Silver rows a run reads: `columns` of `source` for the days first..last."""
+
+    source: LandingSource
+    columns: tuple[str, ...]
+    first: date
+    last: date
 
 
 @dataclass(frozen=True)
@@ -59,32 +67,56 @@ class FeatureTable:
     name: str
     entity: str
     history_days: int
-    inputs: tuple[tuple[LandingSource, list[str]], ...]
-    """Silver tables read, with the columns needed."""
-    compute: Callable[..., pa.Table]
-    """Called with one Arrow table per input (in order) and the day."""
-    model: type
+    sources: tuple[LandingSource, ...]
+    """Silver tables read (the asset's upstream dependencies)."""
+    reads: Callable[[date, date], list[Read]]
+    """What a run of the days first..last reads. The first read is silver transactions
+    including the run's own days: the row accounting counts them there."""
+    compute: Callable[[list[pa.Table], date], pa.Table]
+    """Called with the tables of `reads` (in order) and one day of the run."""
+    schema: DataFrameSchema
 
     @property
     def key(self) -> AssetKey:
         return AssetKey(["features", self.name])
 
 
+def _user_reads(first: date, last: date) -> list[Read]:
+    # The day and the day before with every column the query needs, older days narrower.
+    return [
+        Read(TRANSACTIONS, columns, *days) for *days, columns in user_feature_reads(first, last)
+    ]
+
+
+def _merchant_reads(first: date, last: date) -> list[Read]:
+    start = first - timedelta(days=MERCHANT_HISTORY_DAYS)
+    return [
+        Read(TRANSACTIONS, _MERCHANT_TRANSACTION_COLUMNS, start, last),
+        Read(CHARGEBACKS, _CHARGEBACK_COLUMNS, start, last),
+    ]
+
+
+def _compute_merchants(inputs: list[pa.Table], day: date) -> pa.Table:
+    return compute_merchant_features(*inputs, day)
+
+
 USER_FEATURES = FeatureTable(
     name="user_features",
     entity="user_id",
     history_days=USER_HISTORY_DAYS,
-    inputs=((TRANSACTIONS, _TRANSACTION_COLUMNS),),
+    sources=(TRANSACTIONS,),
+    reads=_user_reads,
     compute=compute_user_features,
-    model=UserFeatures,
+    schema=USER_FEATURES_SCHEMA,
 )
 MERCHANT_FEATURES = FeatureTable(
     name="merchant_features",
     entity="merchant_id",
     history_days=MERCHANT_HISTORY_DAYS,
-    inputs=((TRANSACTIONS, _TRANSACTION_COLUMNS), (CHARGEBACKS, _CHARGEBACK_COLUMNS)),
-    compute=compute_merchant_features,
-    model=MerchantFeatures,
+    sources=(TRANSACTIONS, CHARGEBACKS),
+    reads=_merchant_reads,
+    compute=_compute_merchants,
+    schema=MERCHANT_FEATURES_SCHEMA,
 )
 FEATURE_TABLES = (USER_FEATURES, MERCHANT_FEATURES)
 
@@ -105,19 +137,24 @@ def _days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
 
 
-def _read_input(lake: LakeResource, source: LandingSource, columns, first: date, last: date):
-    column = source.partition_date_column
+def _read_input(lake: LakeResource, read: Read) -> pa.Table:
+    column = read.source.partition_date_column
     rows = lake.read(
-        table_path(silver_key(source)),
-        filters=(pc.field(column) >= first) & (pc.field(column) <= last),
-        columns=columns,
+        table_path(silver_key(read.source)),
+        filters=(pc.field(column) >= read.first) & (pc.field(column) <= read.last),
+        columns=list(read.columns),
     )
     if rows is None:
         raise Failure(
-            f"{table_path(silver_key(source))} does not exist yet: materialize the silver "
+            f"{table_path(silver_key(read.source))} does not exist yet: materialize the silver "
             "tables for these days (and their history) first"
         )
     return rows
+
+
+def validate(table: FeatureTable, rows: pa.Table) -> tuple[list[str], dict[str, int]]:
+    """Pandera schema failures and point-in-time violations of computed rows."""
+    return schema_problems(table.schema, rows), point_in_time_violations(rows)
 
 
 def build_feature_asset(table: FeatureTable):
@@ -127,7 +164,7 @@ def build_feature_asset(table: FeatureTable):
             SCHEMA_CHECK,
             asset=key,
             partitions_def=daily_partitions,
-            description=f"columns, types and ranges match `{table.model.__name__}`; "
+            description=f"columns, types and ranges match `{table.schema.name}`; "
             "else nothing is written",
         ),
         AssetCheckSpec(
@@ -152,7 +189,7 @@ def build_feature_asset(table: FeatureTable):
                 silver_key(source),
                 partition_mapping=TimeWindowPartitionMapping(start_offset=-table.history_days),
             )
-            for source, _ in table.inputs
+            for source in table.sources
         ],
         partitions_def=daily_partitions,
         backfill_policy=BackfillPolicy.single_run(),
@@ -166,20 +203,16 @@ def build_feature_asset(table: FeatureTable):
         window = context.partition_time_window
         first, last = window.start.date(), (window.end - timedelta(days=1)).date()
         history_start = first - timedelta(days=table.history_days)
-        inputs = [
-            _read_input(lake, source, columns, history_start, last)
-            for source, columns in table.inputs
-        ]
-        transactions = inputs[0]
+        reads = table.reads(first, last)
+        inputs = [_read_input(lake, read) for read in reads]
         days = _days(first, last)
         parts = []
         for day in days:
-            parts.append(table.compute(*inputs, day))
+            parts.append(table.compute(inputs, day))
             context.log.info(f"{table.name} {day}: {parts[-1].num_rows:,} rows computed")
         rows = pa.concat_tables(parts)
 
-        problems = schema_problems(table.model, rows)
-        violations = point_in_time_violations(rows)
+        problems, violations = validate(table, rows)
         if problems or any(violations.values()):
             yield schema_check(key, problems, rows.num_rows)
             yield _point_in_time_check(key, violations, rows.num_rows)
@@ -190,13 +223,19 @@ def build_feature_asset(table: FeatureTable):
         version = lake.replace_partitions(
             table_path(key), rows, FEATURE_PARTITION_COLUMN, first, last
         )
+        run_days = inputs[0]["event_date"]
         day_rows = pc.sum(
-            pc.and_(
-                pc.greater_equal(transactions["event_date"], first),
-                pc.less_equal(transactions["event_date"], last),
-            )
+            pc.and_(pc.greater_equal(run_days, first), pc.less_equal(run_days, last))
         ).as_py()
-        history_days = pc.count_distinct(transactions["event_date"]).as_py()
+        transaction_days = pa.chunked_array(
+            [
+                chunk
+                for read, read_rows in zip(reads, inputs, strict=True)
+                if read.source is TRANSACTIONS
+                for chunk in read_rows["event_date"].chunks
+            ],
+            pa.date32(),
+        )
         rows_per_day = {
             day.isoformat(): part.num_rows for day, part in zip(days, parts, strict=True)
         }
@@ -210,8 +249,8 @@ def build_feature_asset(table: FeatureTable):
                 "rows_per_day": MetadataValue.json(rows_per_day),
                 "rows_in_run": rows.num_rows,
                 "entities": pc.count_distinct(rows[table.entity]).as_py(),
-                "history_rows_read": transactions.num_rows,
-                "days_with_data_read": history_days,
+                "history_rows_read": len(transaction_days),
+                "days_with_data_read": pc.count_distinct(transaction_days).as_py(),
                 "days_expected": (last - history_start).days + 1,
                 "delta_version": version,
             },
