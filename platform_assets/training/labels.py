@@ -1,0 +1,207 @@
+"""Fraud labels as known at a cutoff: the entity frame of a training window.
+
+A chargeback is only known from its `reported_at` on, and one can still arrive up to weeks
+after the payment (1-30 days in the generated data). So at a cutoff `c`, a transaction at
+time `t` is
+
+- `fraud` (label 1): a fraud chargeback (reason `fraud_*`) was reported at or before `c`;
+- `reported_after_cutoff` (label unknown): a chargeback exists in the lake but was reported
+  after `c`. At `c` nobody knew it, so calling the payment legitimate would train on a
+  label that was wrong at the time, and calling it fraud would use the future;
+- `immature` (label unknown): nothing reported by `c`, but `t + maturity > c`, so a
+  chargeback may still come;
+- `legit` (label 0): nothing reported by `c` and `t + maturity <= c`. A customer dispute
+  (reason `customer_dispute`) is not fraud: such a payment is legit once mature.
+
+Rows with an unknown label stay in the labels table (marked by `label_status`, label null)
+and never reach the training set.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pandera.pandas import Check, Column, DataFrameSchema
+
+FRAUD, LEGIT = "fraud", "legit"
+REPORTED_AFTER_CUTOFF, IMMATURE = "reported_after_cutoff", "immature"
+LABEL_STATUSES = (FRAUD, LEGIT, REPORTED_AFTER_CUTOFF, IMMATURE)
+KNOWN_STATUSES = (FRAUD, LEGIT)
+FRAUD_REASON_PREFIX = "fraud_"
+
+TRANSACTION_COLUMNS = ("transaction_id", "user_id", "merchant_id", "amount", "event_time")
+CHARGEBACK_COLUMNS = ("transaction_id", "reported_at", "reason")
+ENTITY_COLUMNS = (
+    "transaction_id",
+    "user_id",
+    "merchant_id",
+    "event_timestamp",
+    "amount",
+    "transaction_time",
+)
+"""What Feast needs per row: the join keys, the row's time, and the request data of the
+on-demand view `transaction_context` (`amount`, `transaction_time`)."""
+LABEL_COLUMNS = ("label", "label_status", "chargeback_reported_at", "chargeback_reason")
+"""Everything that carries label information; none of it may ever become a feature."""
+
+UTC_TIME = pa.timestamp("us", tz="UTC")
+LABELS_SCHEMA = pa.schema(
+    [
+        ("transaction_id", pa.string()),
+        ("user_id", pa.string()),
+        ("merchant_id", pa.string()),
+        ("event_timestamp", UTC_TIME),
+        ("amount", pa.float64()),
+        ("transaction_time", UTC_TIME),
+        ("label", pa.int64()),
+        ("label_status", pa.string()),
+        ("chargeback_reported_at", UTC_TIME),
+        ("chargeback_reason", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class LabelWindow:
+    """The transactions of `first_day`..`last_day` (UTC event dates, inclusive), labelled as
+    known at `cutoff`, with `maturity_days` before a payment without chargeback counts as
+    legit."""
+
+    first_day: date
+    last_day: date
+    cutoff: datetime
+    maturity_days: float
+
+    def __post_init__(self) -> None:
+        if self.cutoff.tzinfo is None:
+            raise ValueError(f"label cutoff {self.cutoff} has no time zone; give an offset")
+        if self.first_day > self.last_day:
+            raise ValueError(f"first day {self.first_day} is after last day {self.last_day}")
+        if self.maturity_days < 0:
+            raise ValueError("maturity_days must be >= 0")
+        object.__setattr__(self, "cutoff", self.cutoff.astimezone(UTC))
+
+    def to_json(self) -> dict:
+        return {
+            "first_day": self.first_day.isoformat(),
+            "last_day": self.last_day.isoformat(),
+            "label_cutoff": self.cutoff.isoformat(),
+            "maturity_days": self.maturity_days,
+        }
+
+    @classmethod
+    def from_json(cls, values: dict) -> "LabelWindow":
+        return cls(
+            date.fromisoformat(values["first_day"]),
+            date.fromisoformat(values["last_day"]),
+            datetime.fromisoformat(values["label_cutoff"]),
+            float(values["maturity_days"]),
+        )
+
+
+def label_transactions(
+    transactions: pa.Table, chargebacks: pa.Table, window: LabelWindow
+) -> pa.Table:
+    """One row per transaction of the window (`TRANSACTION_COLUMNS` of silver), with its
+    label as known at the cutoff; sorted by transaction_id."""
+    start = datetime.combine(window.first_day, datetime.min.time(), UTC)
+    end = datetime.combine(window.last_day + timedelta(days=1), datetime.min.time(), UTC)
+    in_window = pc.and_(
+        pc.greater_equal(transactions["event_time"], start),
+        pc.less(transactions["event_time"], end),
+    )
+    payments = transactions.filter(in_window).select(list(TRANSACTION_COLUMNS)).to_pandas()
+    reports = chargebacks.select(list(CHARGEBACK_COLUMNS)).to_pandas()
+    rows = payments.merge(reports, on="transaction_id", how="left", validate="one_to_one")
+
+    cutoff = pd.Timestamp(window.cutoff)
+    reported = rows["reported_at"].notna()
+    known = reported & (rows["reported_at"] <= cutoff)
+    fraud = known & rows["reason"].fillna("").str.startswith(FRAUD_REASON_PREFIX)
+    after_cutoff = reported & ~known
+    mature = rows["event_time"] + pd.Timedelta(days=window.maturity_days) <= cutoff
+    status = pd.Series(IMMATURE, index=rows.index)
+    status[mature] = LEGIT
+    status[after_cutoff] = REPORTED_AFTER_CUTOFF
+    status[fraud] = FRAUD
+    label = pd.Series(pd.NA, index=rows.index, dtype="Int64")
+    label[status == LEGIT] = 0
+    label[status == FRAUD] = 1
+    frame = pd.DataFrame(
+        {
+            "transaction_id": rows["transaction_id"],
+            "user_id": rows["user_id"],
+            "merchant_id": rows["merchant_id"],
+            "event_timestamp": rows["event_time"],
+            "amount": rows["amount"],
+            "transaction_time": rows["event_time"],
+            "label": label,
+            "label_status": status,
+            "chargeback_reported_at": rows["reported_at"],
+            "chargeback_reason": rows["reason"],
+        }
+    ).sort_values("transaction_id", kind="stable")
+    return pa.Table.from_pandas(frame, schema=LABELS_SCHEMA, preserve_index=False)
+
+
+def default_cutoff(chargebacks: pa.Table) -> datetime | None:
+    """The latest `reported_at` in the lake: what the lake knows labels up to."""
+    if chargebacks.num_rows == 0:
+        return None
+    return pc.max(chargebacks["reported_at"]).as_py()
+
+
+def status_counts(labels: pa.Table) -> dict[str, int]:
+    counts = labels["label_status"].value_counts().to_pylist()
+    found = {entry["values"]: entry["counts"] for entry in counts}
+    return {status: found.get(status, 0) for status in LABEL_STATUSES}
+
+
+_TEXT = pd.ArrowDtype(pa.string())
+_UTC = pd.ArrowDtype(UTC_TIME)
+LABELS_PANDERA_SCHEMA = DataFrameSchema(
+    {
+        "transaction_id": Column(_TEXT, unique=True),
+        "user_id": Column(_TEXT),
+        "merchant_id": Column(_TEXT),
+        "event_timestamp": Column(_UTC),
+        "amount": Column(pd.ArrowDtype(pa.float64()), Check.gt(0)),
+        "transaction_time": Column(_UTC),
+        "label": Column(pd.ArrowDtype(pa.int64()), Check.isin([0, 1]), nullable=True),
+        "label_status": Column(_TEXT, Check.isin(LABEL_STATUSES)),
+        "chargeback_reported_at": Column(_UTC, nullable=True),
+        "chargeback_reason": Column(_TEXT, nullable=True),
+    },
+    checks=[
+        Check(
+            lambda frame: frame["label"].isna() == ~frame["label_status"].isin(KNOWN_STATUSES),
+            name="label_null_iff_unknown",
+        ),
+        Check(
+            lambda frame: frame["event_timestamp"] == frame["transaction_time"],
+            name="request_time_is_event_time",
+        ),
+    ],
+    name="labels",
+    strict=True,
+)
+
+
+def labels_known_at_cutoff_violations(labels: pa.Table, window: LabelWindow) -> dict[str, int]:
+    """Rows whose label uses what was not known at the cutoff, per rule (all must be 0)."""
+    frame = labels.select(["event_timestamp", "label_status", "chargeback_reported_at"]).to_pandas()
+    cutoff = pd.Timestamp(window.cutoff)
+    status = frame["label_status"]
+    reported_at = frame["chargeback_reported_at"]
+    maturity = pd.Timedelta(days=window.maturity_days)
+    return {
+        "fraud_reported_after_cutoff": int(((status == FRAUD) & ~(reported_at <= cutoff)).sum()),
+        "legit_with_chargeback_after_cutoff": int(
+            ((status == LEGIT) & (reported_at > cutoff)).sum()
+        ),
+        "legit_before_maturity": int(
+            ((status == LEGIT) & (frame["event_timestamp"] + maturity > cutoff)).sum()
+        ),
+    }
