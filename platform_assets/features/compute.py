@@ -35,8 +35,9 @@ MERCHANT_FEATURE_COLUMNS = (
 )
 
 AMOUNT_SCALE = 2**52
-"""Amounts are summed as integers in units of 2^-52: exact for any amount >= 1 (its last
-bit is worth at least 2^-52), rounded by at most 1e-16 below that."""
+"""Amounts are summed as 128-bit integers in units of 2^-52: exact for any amount >= 1 (its
+last bit is worth at least 2^-52), rounded by at most 1.2e-16 below that. A sum overflows
+(and the query fails) only past about 3.7e22."""
 HOUR_US = 3600 * 1_000_000
 DAY_US = 24 * HOUR_US
 WEEK_US = USER_HISTORY_DAYS * DAY_US
