@@ -6,6 +6,7 @@ leaves every entity readable with its old or its new values, completed by a retr
 Tiny repositories in tmp_path: Parquet source, DuckDB offline store, their own online.db.
 """
 
+import dataclasses
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from feast import FeatureStore
 from feast.infra.key_encoding_utils import serialize_entity_key
@@ -21,7 +23,14 @@ from feast.protos.feast.types.Value_pb2 import Value
 from feast.value_type import ValueType
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from benchmarks.feature_store.repo import AMOUNTS, COUNTS, VIEW, day_bounds
+from benchmarks.feature_store.repo import (
+    AMOUNTS,
+    COUNTS,
+    SERVICE,
+    VIEW,
+    day_bounds,
+    write_source,
+)
 from platform_assets.feature_store.online_stores import encoding
 from platform_assets.feature_store.online_stores.sqlite import BulkSqliteOnlineStore
 from tests.feature_store.online_repos import (
@@ -45,6 +54,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def source(tmp_path: Path) -> Path:
     return two_day_source(tmp_path / "source")
+
+
+def entity_key(user: str) -> EntityKey:
+    return EntityKey(join_keys=["user_id"], entity_values=[Value(string_val=user)])
 
 
 def bulk_repo(root: Path, source: Path, bulk_engine: bool = True, **settings) -> FeatureStore:
@@ -132,13 +145,40 @@ def test_reads_equal_stock_feast(tmp_path: Path, source: Path, bulk_engine: bool
     rows = [*users(), {"user_id": "nobody"}, {"user_id": "user-00000003"}]
     assert read(bulk, rows) == read(stock, rows)
     references = [f"{VIEW}:{AMOUNTS[0]}", f"{VIEW}:{COUNTS[2]}"]
-    subset = {
-        name: store.get_online_features(features=references, entity_rows=rows).to_dict()
-        for name, store in (("stock", stock), ("bulk", bulk))
-    }
-    assert subset["bulk"] == subset["stock"]
+    for features in (stock.get_feature_service(SERVICE), references):
+        # The whole response, statuses included, byte for byte.
+        responses = [
+            store.get_online_features(
+                features=features, entity_rows=rows, full_feature_names=True
+            ).proto.SerializeToString()
+            for store in (stock, bulk)
+        ]
+        assert responses[1] == responses[0]
+    direct = [
+        store._get_provider().online_store.online_read(
+            store.config, store.get_feature_view(VIEW), [entity_key("user-00000001")]
+        )
+        for store in (stock, bulk)
+    ]
+    assert direct[1] == direct[0]
     response = read(bulk, rows)
     assert response[AMOUNTS[0]][USERS] is None and response[COUNTS[0]][USERS] is None
+
+
+def test_the_bulk_engine_keeps_the_rows_feasts_dedup_keeps(tmp_path: Path):
+    """Several rows per user in one window: the latest event wins, then the latest created."""
+    first, second = day_rows(NEW_DAY), day_rows(NEW_DAY, seed=3)
+    recreated = first.set_column(
+        first.schema.get_field_index("created_timestamp"),
+        "created_timestamp",
+        pc.add(first["created_timestamp"], pa.scalar(3_600_000_000, pa.duration("us"))),
+    ).set_column(first.schema.get_field_index(COUNTS[0]), COUNTS[0], pa.array([9] * USERS))
+    source = write_source(tmp_path / "source" / "features.parquet", [first, second, recreated])
+    stock, bulk = stock_repo(tmp_path / "stock", source), bulk_repo(tmp_path / "bulk", source)
+    for store in (stock, bulk):
+        push(store, NEW_DAY)
+    assert read(bulk) == read(stock)
+    assert 9 in read(bulk)[COUNTS[0]]
 
 
 def test_reads_equal_stock_feast_through_write_to_online_store(tmp_path: Path, source: Path):
@@ -203,29 +243,22 @@ def test_a_newer_row_replaces_an_older_one_within_a_batch(tmp_path, source):
 
 
 def _fail_inside_second_batch(monkeypatch) -> None:
-    """From the second batch on, raise after the batch's first row went to SQLite."""
-    original = BulkSqliteOnlineStore.write_rows
-    batches = []
+    """From the second batch on, raise inside `executemany`, after the batch's first row."""
+    original, batches = encoding.EncodedRows.sorted_by_key, []
 
-    def failing(self, config, view, rows):
+    def failing(self):
+        rows = original(self)
         batches.append(len(rows))
-        if len(batches) >= 2:
-            features = iter(rows.features)
+        if len(batches) < 2:
+            return rows
 
-            def one_then_fail():
-                yield next(features)
-                raise RuntimeError("crash inside the push")
+        def one_then_fail():
+            yield rows.features[0]
+            raise RuntimeError("crash inside the push")
 
-            rows = type(rows)(
-                rows.feature_names,
-                rows.entity_keys,
-                one_then_fail(),
-                rows.event_micros,
-                rows.created_micros,
-            )
-        return original(self, config, view, rows)
+        return dataclasses.replace(rows, features=one_then_fail())
 
-    monkeypatch.setattr(BulkSqliteOnlineStore, "write_rows", failing)
+    monkeypatch.setattr(encoding.EncodedRows, "sorted_by_key", failing)
 
 
 def test_a_crash_inside_a_push_leaves_old_or_new_values_and_a_retry_completes_it(

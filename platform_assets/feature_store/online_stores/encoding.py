@@ -78,6 +78,18 @@ class EncodedRows:
     def __len__(self) -> int:
         return len(self.entity_keys)
 
+    def sorted_by_key(self) -> "EncodedRows":
+        """The same rows in entity key order."""
+        order = pc.sort_indices(pa.array(self.entity_keys, pa.large_binary())).to_numpy()
+        created = self.created_micros
+        return EncodedRows(
+            feature_names=self.feature_names,
+            entity_keys=[self.entity_keys[row] for row in order],
+            features=[self.features[row] for row in order],
+            event_micros=self.event_micros[order],
+            created_micros=created[order] if created is not None else None,
+        )
+
 
 @dataclass(frozen=True)
 class _Ragged:
@@ -223,6 +235,33 @@ def timestamp_proto_bytes(micros: np.ndarray) -> pa.Array:
     seconds_field = _Ragged.constant(b"\x08", rows).then(_varints(seconds))
     nanos_field = _Ragged.constant(b"\x10", rows).then(_varints(nanos)).without(nanos == 0)
     return _join_array([seconds_field, nanos_field])
+
+
+def varint(value: int) -> bytes:
+    """A non-negative integer as a protobuf varint."""
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def repeated_elements(blob: bytes) -> list[bytes]:
+    """The elements of a serialized RepeatedValue as they are on the wire: tag, length and
+    Value bytes each. Every repeated message field numbered 1 has this form, e.g. the
+    `values` of a GetOnlineFeaturesResponse.FeatureVector."""
+    elements, position = [], 0
+    while position < len(blob):
+        length, shift, start = 0, 0, position + 1
+        while blob[start] >= 0x80:
+            length |= (blob[start] & 0x7F) << shift
+            shift, start = shift + 7, start + 1
+        length |= blob[start] << shift
+        end = start + 1 + length
+        elements.append(blob[position:end])
+        position = end
+    return elements
 
 
 def _bulk_string(value: bytes) -> bytes:

@@ -32,6 +32,7 @@ from feast.infra.online_stores.redis import (
 from feast.protos.feast.types.EntityKey_pb2 import EntityKey as EntityKeyProto
 from feast.protos.feast.types.Value_pb2 import Value as ValueProto
 from pydantic import PositiveInt
+from redis import Redis
 from redis.cluster import RedisCluster
 
 from platform_assets.feature_store.online_stores.encoding import (
@@ -136,24 +137,9 @@ class BulkRedisOnlineStore(RedisOnlineStore):
         )
         step = store_config.pipeline_rows
         return sum(
-            sum(self._send(client, commands[start : start + step]))
+            sum(send_packed(client, commands[start : start + step]))
             for start in range(0, len(commands), step)
         )
-
-    @staticmethod
-    def _send(client, commands: list[bytes]) -> list:
-        """Send packed commands in one write and read one reply per command (a pipeline
-        whose commands are already in wire format)."""
-        connection = client.connection_pool.get_connection()
-        try:
-            connection.send_packed_command([b"".join(commands)])
-            return [connection.read_response() for _ in commands]
-        except BaseException:
-            # Unread replies would be taken for the next command's: drop the connection.
-            connection.disconnect()
-            raise
-        finally:
-            client.connection_pool.release(connection)
 
     def online_write_arrow(
         self, config: RepoConfig, view: FeatureView, table: pa.Table | pa.RecordBatch
@@ -190,3 +176,18 @@ class BulkRedisOnlineStore(RedisOnlineStore):
         self.write_columns(config, table, pa.array(keys, pa.large_binary()), features, micros)
         if progress:
             progress(len(data))
+
+
+def send_packed(client: Redis, commands: list[bytes]) -> list:
+    """Send commands already in wire format (`resp_commands`) in one write and read one
+    reply per command: a pipeline without redis-py's per-command packing."""
+    connection = client.connection_pool.get_connection()
+    try:
+        connection.send_packed_command([b"".join(commands)])
+        return [connection.read_response() for _ in commands]
+    except BaseException:
+        # Unread replies would be taken for the next command's: drop the connection.
+        connection.disconnect()
+        raise
+    finally:
+        client.connection_pool.release(connection)
