@@ -52,12 +52,12 @@ STAGES = [
     ("of which the SQLite upsert", bulk_sqlite.BulkSqliteOnlineStore, "write_rows"),
     ("of which Redis commands built and sent", bulk_redis.BulkRedisOnlineStore, "write_columns"),
 ]
-PUSHES = {
-    contenders.PLAIN_SQLITE: ("sqlite", False),
-    contenders.BULK_SQLITE: ("sqlite", True),
-    contenders.PLAIN_REDIS: ("redis", False),
-    contenders.BULK_REDIS: ("redis", True),
-}
+PUSHES = [
+    contenders.PLAIN_SQLITE,
+    contenders.BULK_SQLITE,
+    contenders.PLAIN_REDIS,
+    contenders.BULK_REDIS,
+]
 
 
 def _timed_stages(seconds: dict[str, float]) -> None:
@@ -101,13 +101,11 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR)
     args = parser.parse_args()
 
-    kind, bulk = PUSHES[args.contender]
     source = data.feature_source(args.work_dir, args.users, args.seed)
     seconds: dict[str, float] = defaultdict(float)
     _timed_stages(seconds)
     with tempfile.TemporaryDirectory(dir=args.work_dir) as out:
-        name = f"profile_{'bulk' if bulk else 'plain'}_{kind}"
-        feature_store = push.prepare(Path(out), source, kind, bulk, name)
+        feature_store = push.prepare(Path(out), source, args.contender)
         profile = cProfile.Profile()
         started = time.perf_counter()
         profile.runcall(feature_store.materialize, *day_bounds(data.DAY), feature_views=[VIEW])

@@ -15,6 +15,7 @@ keys of the contender's project) is not timed; `push_seconds` is the push alone.
   same `HSET`s packed column-wise and sent as one write per 10,000.
 """
 
+import re
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -25,6 +26,7 @@ import pyarrow.parquet as pq
 from feast import FeatureStore
 from feast.infra.online_stores.helpers import _mmh3
 
+from benchmarks.feature_store import contenders as names
 from benchmarks.feature_store.data import SOURCE_FILE
 from benchmarks.feature_store.repo import (
     VIEW,
@@ -47,50 +49,62 @@ from platform_assets.feature_store.online_stores.redis import send_packed
 from platform_assets.feature_store.online_stores.sqlite import BulkSqliteOnlineStore
 
 PIPELINE_ROWS = 10_000
+STORES = {
+    names.PLAIN_SQLITE: ("sqlite", False),
+    names.BULK_SQLITE: ("sqlite", True),
+    names.FLOOR_SQLITE: ("sqlite", True),  # the bulk store's layout, to read it back
+    names.PLAIN_REDIS: ("redis", False),
+    names.BULK_REDIS: ("redis", True),
+    names.FLOOR_REDIS: ("redis", False),
+    names.FLOOR_REDIS_PACKED: ("redis", False),
+}
+"""Each push contender's online store: its kind, and whether it is the bulk one."""
 
 
-def project(store: str) -> str:
+def project(contender: str) -> str:
     """The Feast project of a contender's store: its own keys in the shared Redis."""
-    return f"bench_online_{store}"
+    return "bench_online_" + re.sub(r"[^a-z0-9]+", "_", contender.lower()).strip("_")
 
 
-def prepare(out: Path, source: Path, kind: str, bulk: bool, store: str) -> FeatureStore:
+def prepare(out: Path, source: Path, contender: str) -> FeatureStore:
+    """The contender's repo in `out`, applied, on an empty store."""
+    kind, bulk = STORES[contender]
     if kind == "redis":
-        delete_redis_keys(project(store))
+        delete_redis_keys(project(contender))
     repo = online_store(kind, bulk, out)
-    return write_repo(out, project(store), repo, source / SOURCE_FILE, bulk_engine=bulk)
+    return write_repo(out, project(contender), repo, source / SOURCE_FILE, bulk_engine=bulk)
 
 
 def _counts(source: Path, seconds: float) -> dict:
     return {"users": pq.read_metadata(source / SOURCE_FILE).num_rows, "push_seconds": seconds}
 
 
-def _materialize(source: Path, day: date, out: Path, kind: str, bulk: bool) -> dict:
-    feature_store = prepare(out, source, kind, bulk, f"{'bulk' if bulk else 'plain'}_{kind}")
+def _materialize(source: Path, day: date, out: Path, contender: str) -> dict:
+    feature_store = prepare(out, source, contender)
     started = perf_counter()
     feature_store.materialize(*day_bounds(day), feature_views=[VIEW])
     return _counts(source, perf_counter() - started)
 
 
 def plain_sqlite(source: Path, day: date, out: Path) -> dict:
-    return _materialize(source, day, out, "sqlite", bulk=False)
+    return _materialize(source, day, out, names.PLAIN_SQLITE)
 
 
 def bulk_sqlite(source: Path, day: date, out: Path) -> dict:
-    return _materialize(source, day, out, "sqlite", bulk=True)
+    return _materialize(source, day, out, names.BULK_SQLITE)
 
 
 def plain_redis(source: Path, day: date, out: Path) -> dict:
-    return _materialize(source, day, out, "redis", bulk=False)
+    return _materialize(source, day, out, names.PLAIN_REDIS)
 
 
 def bulk_redis(source: Path, day: date, out: Path) -> dict:
-    return _materialize(source, day, out, "redis", bulk=True)
+    return _materialize(source, day, out, names.BULK_REDIS)
 
 
 def sqlite_floor(source: Path, day: date, out: Path) -> dict:
     """Plain INSERTs into the bulk store's layout (readable by it, for the agreement check)."""
-    feature_store = prepare(out, source, "sqlite", True, "floor_sqlite")
+    feature_store = prepare(out, source, names.FLOOR_SQLITE)
     view = feature_store.get_feature_view(VIEW)
     table = BulkSqliteOnlineStore.table_name(feature_store.config, view)
     started = perf_counter()
@@ -128,13 +142,13 @@ def _redis_columns(feature_store: FeatureStore, table: pa.Table) -> tuple:
 
 
 def redis_floor(source: Path, day: date, out: Path) -> dict:
-    feature_store = prepare(out, source, "redis", False, "floor_redis")
+    feature_store = prepare(out, source, names.FLOOR_REDIS)
     started = perf_counter()
     keys, fields = _redis_columns(feature_store, pq.read_table(source / SOURCE_FILE))
-    names, columns = list(fields), [values.to_pylist() for values in fields.values()]
+    field_names, columns = list(fields), [values.to_pylist() for values in fields.values()]
     with redis_client().pipeline(transaction=False) as pipe:
         for row, (key, *values) in enumerate(zip(keys, *columns, strict=True), start=1):
-            pipe.hset(key, mapping=dict(zip(names, values, strict=True)))
+            pipe.hset(key, mapping=dict(zip(field_names, values, strict=True)))
             if row % PIPELINE_ROWS == 0:
                 pipe.execute()
         pipe.execute()
@@ -142,7 +156,7 @@ def redis_floor(source: Path, day: date, out: Path) -> dict:
 
 
 def redis_packed_floor(source: Path, day: date, out: Path) -> dict:
-    feature_store = prepare(out, source, "redis", False, "floor_redis_packed")
+    feature_store = prepare(out, source, names.FLOOR_REDIS_PACKED)
     started = perf_counter()
     keys, fields = _redis_columns(feature_store, pq.read_table(source / SOURCE_FILE))
     arguments = [part for name, values in fields.items() for part in (name, values)]

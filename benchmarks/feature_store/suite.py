@@ -7,9 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
-import yaml
-
-from benchmarks.feature_store import contenders, data, read, report
+from benchmarks.feature_store import contenders, data, push, read, report
 from benchmarks.feature_store.repo import delete_redis_keys
 from benchmarks.feature_store.verify import require_agreement
 from benchmarks.report import Measurement
@@ -37,11 +35,11 @@ def run(args, run_once, measure) -> tuple[list[Measurement], list[tuple[str, str
     source = data.feature_source(args.work_dir, users, args.seed)
     stores = {name: store_folder(args.work_dir, name) for name in pushes}
 
-    def push(name: str, log: Path) -> dict:
+    def push_once(name: str, log: Path) -> dict:
         return run_once(name, source, args.work_dir, log, "online", data.DAY, stores[name])
 
     try:
-        measurements = measure(pushes, users, args.repeats, push, args.work_dir)
+        measurements = measure(pushes, users, args.repeats, push_once, args.work_dir)
         if not args.no_verify:
             print("checking that the pushed stores agree (untimed)", file=sys.stderr)
             require_agreement(stores, users, args.seed)
@@ -54,9 +52,8 @@ def run(args, run_once, measure) -> tuple[list[Measurement], list[tuple[str, str
 
         measurements += measure(reads, users, 1, request, args.work_dir)
     finally:
-        for name, folder in stores.items():
-            if contenders.KIND[name] == "redis" and (folder / "feature_store.yaml").exists():
-                config = yaml.safe_load((folder / "feature_store.yaml").read_text())
-                delete_redis_keys(config["project"])
+        for name in stores:
+            if contenders.KIND[name] == "redis":
+                delete_redis_keys(push.project(name))
         shutil.rmtree(args.work_dir / "online-stores", ignore_errors=True)
     return measurements, data.describe(source), report.markdown
