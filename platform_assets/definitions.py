@@ -18,11 +18,13 @@ from platform_assets.jobs import (
     feast_apply_job,
     online_store_job,
     reference_lake_job,
+    training_job,
 )
 from platform_assets.lake.assets import SILVER_ASSETS
 from platform_assets.resources import platform_resources
 from platform_assets.schedules import nightly_lake_schedule
 from platform_assets.tracking import tracking_resource
+from platform_assets.training.assets import TRAINING_ASSETS
 from platform_assets.transform.assets import GOLD_ASSETS, gold_resources
 
 
@@ -38,6 +40,7 @@ def build_definitions(settings: PlatformSettings | None = None) -> Definitions:
             *FEATURE_ASSETS,
             feast_registry,
             *ONLINE_ASSETS,
+            *TRAINING_ASSETS,
         ],
         jobs=[
             daily_lake_job,
@@ -46,6 +49,7 @@ def build_definitions(settings: PlatformSettings | None = None) -> Definitions:
             daily_features_job,
             feast_apply_job,
             online_store_job,
+            training_job,
         ],
         sensors=[
             landing_files_sensor,

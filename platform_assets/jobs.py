@@ -1,5 +1,5 @@
 """Jobs: the daily lake tables, the reference snapshots, the gold dbt models, the daily
-feature tables and their online-store pushes."""
+feature tables and their online-store pushes, and model training."""
 
 from dagster import AssetKey, AssetSelection, define_asset_job
 
@@ -62,4 +62,12 @@ feast_apply_job = define_asset_job(
     "feast_apply_job",
     selection=AssetSelection.assets(REGISTRY_KEY),
     description="`feast apply` of feature_repo/ into this profile's registry.",
+)
+
+training_job = define_asset_job(
+    "training_job",
+    selection=AssetSelection.groups("training"),
+    description="Labels as known at a cutoff -> point-in-time training set from Feast -> model "
+    "trained, logged to MLflow, registered and promoted if better (window: run config of "
+    "training/labels).",
 )

@@ -6,7 +6,8 @@ may hold the PostgreSQL password: it is built inside the resource and never logg
 """
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import mlflow
@@ -36,7 +37,9 @@ class TrackingResource(ConfigurableResource):
             self.backend.ensure_exists()
         elif self.sqlite_path:
             Path(self.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
-        return MlflowClient(tracking_uri=self.tracking_uri())
+        # The model registry lives in the same store; without saying so MLflow would use its
+        # process-wide default (a mlflow.db in the working directory).
+        return MlflowClient(tracking_uri=self.tracking_uri(), registry_uri=self.tracking_uri())
 
     def experiment_id(self, client: MlflowClient, name: str) -> str:
         """The experiment's id, created with its artifacts under `artifact_root/<name>`."""
@@ -71,6 +74,28 @@ class TrackingResource(ConfigurableResource):
         )
         client.set_terminated(run.info.run_id)
         return run.info.run_id
+
+    @contextmanager
+    def active_run(
+        self, experiment: str, run_name: str, tags: Mapping[str, str]
+    ) -> Iterator[mlflow.ActiveRun]:
+        """An MLflow run of `experiment` for the fluent API (`mlflow.log_*`,
+        `mlflow.sklearn.log_model`, `mlflow.register_model`), with tracking and registry
+        pointed at this store for the block's duration and restored afterwards. The run ends
+        FINISHED, or FAILED if the block raises."""
+        client = self.client()
+        experiment_id = self.experiment_id(client, experiment)
+        previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+        mlflow.set_tracking_uri(self.tracking_uri())
+        mlflow.set_registry_uri(self.tracking_uri())
+        try:
+            with mlflow.start_run(
+                experiment_id=experiment_id, run_name=run_name, tags=dict(tags)
+            ) as run:
+                yield run
+        finally:
+            mlflow.set_tracking_uri(previous[0])
+            mlflow.set_registry_uri(previous[1])
 
     def _artifacts(self, experiment: str) -> str:
         root = self.artifact_root.rstrip("/")

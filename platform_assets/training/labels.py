@@ -25,6 +25,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandera.pandas import Check, Column, DataFrameSchema
 
+from platform_assets.ingest.sources import CHARGEBACKS, TRANSACTIONS
+from platform_assets.lake.assets import silver_key
+from platform_assets.resources import LakeResource
+from platform_assets.tables import table_path
+
 FRAUD, LEGIT = "fraud", "legit"
 REPORTED_AFTER_CUTOFF, IMMATURE = "reported_after_cutoff", "immature"
 LABEL_STATUSES = (FRAUD, LEGIT, REPORTED_AFTER_CUTOFF, IMMATURE)
@@ -144,6 +149,49 @@ def label_transactions(
         }
     ).sort_values("transaction_id", kind="stable")
     return pa.Table.from_pandas(frame, schema=LABELS_SCHEMA, preserve_index=False)
+
+
+SILVER_TRANSACTIONS = table_path(silver_key(TRANSACTIONS))
+SILVER_CHARGEBACKS = table_path(silver_key(CHARGEBACKS))
+LABEL_INPUTS = (SILVER_TRANSACTIONS, SILVER_CHARGEBACKS)
+
+
+def current_input_versions(lake: LakeResource) -> dict[str, int]:
+    versions = {path: lake.version(path) for path in LABEL_INPUTS}
+    missing = [path for path, version in versions.items() if version is None]
+    if missing:
+        raise LookupError(f"{', '.join(missing)} do(es) not exist yet: materialize silver first")
+    return versions
+
+
+def read_input(
+    lake: LakeResource, path: str, versions: dict[str, int], columns, filters=None
+) -> pa.Table:
+    """`columns` of a silver table at the given version (Delta time travel)."""
+    dataset = lake.open(path, versions[path]).to_pyarrow_dataset()
+    return dataset.to_table(columns=list(columns), filter=filters)
+
+
+def silver_days(lake: LakeResource, versions: dict[str, int]) -> tuple[date, date]:
+    days = read_input(lake, SILVER_TRANSACTIONS, versions, ["event_date"])["event_date"]
+    if len(days) == 0:
+        raise LookupError("silver transactions hold no rows")
+    bounds = pc.min_max(days).as_py()
+    return bounds["min"], bounds["max"]
+
+
+def compute_labels(lake: LakeResource, window: LabelWindow, versions: dict[str, int]) -> pa.Table:
+    """The labels of the window from silver at the given versions."""
+    day = pc.field(TRANSACTIONS.partition_date_column)
+    transactions = read_input(
+        lake,
+        SILVER_TRANSACTIONS,
+        versions,
+        TRANSACTION_COLUMNS,
+        (day >= window.first_day) & (day <= window.last_day),
+    )
+    chargebacks = read_input(lake, SILVER_CHARGEBACKS, versions, CHARGEBACK_COLUMNS)
+    return label_transactions(transactions, chargebacks, window)
 
 
 def default_cutoff(chargebacks: pa.Table) -> datetime | None:

@@ -42,6 +42,8 @@ from platform_assets.training.labels import (
 FEATURE_SERVICE = "fraud_model_v2"
 ROW_KEY = "transaction_id"
 LABEL = "label"
+LEADING_COLUMNS = (*ENTITY_COLUMNS, LABEL)
+"""A training set's columns before the features: the entity frame and the label."""
 
 
 @dataclass(frozen=True)
@@ -169,10 +171,10 @@ def historical_features(
     frame = utc_entity_frame(entity_frame)
     with pinned_versions(versions):
         joined = store.get_historical_features(entity_df=frame, features=service).to_arrow()
-    return canonical(joined, list(frame.columns), _feature_types(store, service))
+    return canonical(joined, list(frame.columns), feature_types(store, service))
 
 
-def _feature_types(store: FeatureStore, service: FeatureService) -> dict[str, pa.DataType]:
+def feature_types(store: FeatureStore, service: FeatureService) -> dict[str, pa.DataType]:
     views = {view.name: view for view in store.list_all_feature_views()}
     return {
         feature.name: from_feast_to_pyarrow_type(feature.dtype)
@@ -205,7 +207,7 @@ def canonical(
 def training_entity_frame(labels: pa.Table) -> pd.DataFrame:
     """The labelled rows of a labels table as Feast's entity frame, label included."""
     known = labels.filter(pc.is_in(labels["label_status"], pa.array(KNOWN_STATUSES)))
-    return known.select([*ENTITY_COLUMNS, LABEL]).to_pandas()
+    return known.select(list(LEADING_COLUMNS)).to_pandas()
 
 
 def build_training_set(
@@ -266,10 +268,17 @@ def content_hash(table: pa.Table) -> str:
     digest = hashlib.sha256()
     for name in table.column_names:
         column = table[name].combine_chunks()
-        digest.update(f"{name}\0{column.type}\0".encode())
+        digest.update(f"{name}\0{_type_name(column.type)}\0".encode())
         digest.update(np.packbits(pc.is_valid(column).to_numpy(zero_copy_only=False)).tobytes())
         digest.update(_value_bytes(column))
     return digest.hexdigest()
+
+
+def _type_name(arrow_type: pa.DataType) -> str:
+    """The type as hashed: Delta hands strings back as large or view strings."""
+    if any(test(arrow_type) for test in (pa.types.is_large_string, pa.types.is_string_view)):
+        return "string"
+    return str(arrow_type)
 
 
 def _value_bytes(column: pa.Array) -> bytes:
