@@ -13,8 +13,14 @@ from pathlib import Path
 import pytest
 import redis
 
-from benchmarks.feature_store.repo import COUNTS, REDIS_CONNECTION, VIEW
-from platform_assets.feature_store.online_stores.redis import BulkRedisOnlineStore
+from benchmarks.feature_store.repo import (
+    COUNTS,
+    REDIS_CONNECTION,
+    VIEW,
+    delete_redis_keys,
+    redis_client,
+)
+from platform_assets.feature_store.online_stores import redis as bulk_redis
 from tests.feature_store.online_repos import (
     NEW_DAY,
     OLD_DAY,
@@ -33,8 +39,7 @@ pytestmark = pytest.mark.services
 
 @pytest.fixture
 def client() -> redis.Redis:
-    host, port = REDIS_CONNECTION.split(":")
-    connection = redis.Redis(host=host, port=int(port))
+    connection = redis_client()
     try:
         connection.ping()
     except redis.ConnectionError as error:
@@ -43,13 +48,11 @@ def client() -> redis.Redis:
 
 
 @pytest.fixture
-def project(client: redis.Redis) -> Iterator[str]:
+def project(client: redis.Redis) -> Iterator[str]:  # needs the server: skip before the test
     """A project name of this test's own; its keys are deleted afterwards."""
     name = f"online_test_{secrets.token_hex(4)}"
     yield name
-    keys = list(client.scan_iter(match=b"*" + name.encode(), count=1000))
-    if keys:
-        client.delete(*keys)
+    delete_redis_keys(name)
 
 
 @pytest.fixture
@@ -105,10 +108,10 @@ def test_a_crash_inside_a_push_leaves_old_or_new_values_and_a_retry_completes_it
     bulk = repo(tmp_path / "bulk", source, "redis", True, project)
     push(bulk, OLD_DAY)
     root = tmp_path / "bulk_small_pipelines"
-    small_pipelines = repo(
-        root, source, "redis", True, project, store_settings={"pipeline_rows": 5}
-    )
-    original, calls = BulkRedisOnlineStore._send, []
+    # Scripts of 3 entities, 2 scripts per round trip.
+    settings = {"entities_per_script": 3, "pipeline_rows": 6}
+    small_pipelines = repo(root, source, "redis", True, project, store_settings=settings)
+    original, calls = bulk_redis.send_packed, []
 
     def send_one_then_fail(client, commands):
         calls.append(len(commands))
@@ -118,10 +121,10 @@ def test_a_crash_inside_a_push_leaves_old_or_new_values_and_a_retry_completes_it
         raise RuntimeError("crash inside the push")
 
     with monkeypatch.context() as patch:
-        patch.setattr(BulkRedisOnlineStore, "_send", staticmethod(send_one_then_fail))
+        patch.setattr(bulk_redis, "send_packed", send_one_then_fail)
         with pytest.raises(RuntimeError, match="crash inside the push"):
             push(small_pipelines, NEW_DAY)
-    # The first pipeline (5 entities) and one command of the second landed, each whole.
-    assert sorted(states(read(bulk))) == ["new"] * 6 + ["old"] * (USERS - 6)
+    # The first round trip (6 entities) and one script of the second (3) landed, each whole.
+    assert sorted(states(read(bulk))) == ["new"] * 9 + ["old"] * (USERS - 9)
     push(small_pipelines, NEW_DAY)
     assert states(read(bulk)) == ["new"] * USERS

@@ -268,11 +268,11 @@ def _bulk_string(value: bytes) -> bytes:
     return b"$%d\r\n%s\r\n" % (len(value), value)
 
 
-def resp_commands(arguments: Sequence[bytes | pa.Array], rows: int) -> list[bytes]:
-    """One Redis command per row in the protocol's wire format (RESP arrays of bulk
-    strings), built column-wise. An argument is either the same bytes for every row or an
-    Arrow binary/string array with one value per row."""
-    parts = [_Ragged.constant(b"*%d\r\n" % len(arguments), rows)]
+def resp_arguments(arguments: Sequence[bytes | pa.Array], rows: int) -> list[bytes]:
+    """Per row, `arguments` as Redis bulk strings (`$<length>\\r\\n<bytes>\\r\\n` each), built
+    column-wise. An argument is either the same bytes for every row or an Arrow
+    binary/string array with one value per row."""
+    parts = []
     constant = b""
     for argument in arguments:
         if isinstance(argument, bytes):
@@ -290,6 +290,21 @@ def resp_commands(arguments: Sequence[bytes | pa.Array], rows: int) -> list[byte
     if constant:
         parts.append(_Ragged.constant(constant, rows))
     return _join(parts)
+
+
+def resp_commands(arguments: Sequence[bytes | pa.Array], rows: int) -> list[bytes]:
+    """One Redis command per row in the protocol's wire format (a RESP array of bulk
+    strings); `arguments` as in `resp_arguments`."""
+    header = b"*%d\r\n" % len(arguments)
+    return [header + row for row in resp_arguments(arguments, rows)]
+
+
+def resp_array_header(count: int) -> bytes:
+    return b"*%d\r\n" % count
+
+
+def bulk_strings(*values: bytes) -> bytes:
+    return b"".join(_bulk_string(value) for value in values)
 
 
 def _array(table: pa.Table | pa.RecordBatch, name: str) -> pa.Array:

@@ -7,11 +7,15 @@ holding `ValueProto` bytes, and `_ts:<view>` holding the event time as a seriali
 
 The guard: Feast's stock store reads every `_ts:<view>` of a batch in one pipeline and
 writes the newer rows in a second one. Between the two another writer can slip in, and an
-equal timestamp is skipped. Here each entity is one `EVALSHA` of a small Lua script that
-compares the stored `_ts:<view>` (seconds, then nanos) with the incoming one and writes
-only if the incoming one is not older, in one atomic step on the server. An equal
+equal timestamp is skipped. Here a small Lua script, run with `EVALSHA` for every
+`entities_per_script` entities, compares each entity's stored `_ts:<view>` (seconds, then
+nanos) with the incoming one and writes the entity only if the incoming one is not older,
+on the server, where nothing runs in between (Redis runs a script whole). An equal
 timestamp overwrites, so a retried push is idempotent. A push that fails midway leaves
-every entity either as it was or fully written (Redis runs a script whole).
+every entity either as it was or fully written.
+
+The commands are built column-wise as protocol bytes and sent `pipeline_rows` entities per
+round trip on one connection, without redis-py's per-command packing.
 """
 
 from collections.abc import Callable
@@ -37,11 +41,13 @@ from redis.cluster import RedisCluster
 
 from platform_assets.feature_store.online_stores.encoding import (
     ENTITY_KEY_SERIALIZATION_VERSION,
+    bulk_strings,
     datetime_micros,
     entity_keys,
     feature_columns,
     join_key_types,
-    resp_commands,
+    resp_arguments,
+    resp_array_header,
     timestamp_micros,
     timestamp_proto_bytes,
 )
@@ -49,8 +55,10 @@ from platform_assets.feature_store.online_stores.encoding import (
 STORE_TYPE = "platform_assets.feature_store.online_stores.redis.BulkRedisOnlineStore"
 _MICROS = 1_000_000
 
-# KEYS[1]: the entity's hash. ARGV: the `_ts:<view>` field, the new Timestamp bytes, its
-# seconds and nanos, the TTL in seconds (0: none), then feature field/value pairs.
+# KEYS: entity hashes. ARGV[1]: the `_ts:<view>` field; ARGV[2]: the TTL in seconds (0:
+# none); ARGV[3]: n, the number of features; ARGV[4..3+n]: their fields; then for each key:
+# the new Timestamp bytes, its seconds, its nanos, and its n values. Returns how many
+# entities it wrote.
 GUARDED_WRITE = """
 local function timestamp(bytes)
   local seconds, nanos, position = 0, 0, 1
@@ -68,17 +76,29 @@ local function timestamp(bytes)
   end
   return seconds, nanos
 end
-local stored = redis.call('HGET', KEYS[1], ARGV[1])
-if stored then
-  local seconds, nanos = timestamp(stored)
-  local new_seconds, new_nanos = tonumber(ARGV[3]), tonumber(ARGV[4])
-  if new_seconds < seconds or (new_seconds == seconds and new_nanos < nanos) then
-    return 0
+local ts_field, ttl, features = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local written = 0
+for index, key in ipairs(KEYS) do
+  local first = 3 + features + (index - 1) * (3 + features)
+  local new_seconds, new_nanos = tonumber(ARGV[first + 2]), tonumber(ARGV[first + 3])
+  local older = false
+  local stored = redis.call('HGET', key, ts_field)
+  if stored then
+    local seconds, nanos = timestamp(stored)
+    older = new_seconds < seconds or (new_seconds == seconds and new_nanos < nanos)
+  end
+  if not older then
+    local fields = {ts_field, ARGV[first + 1]}
+    for feature = 1, features do
+      fields[#fields + 1] = ARGV[3 + feature]
+      fields[#fields + 1] = ARGV[first + 3 + feature]
+    end
+    redis.call('HSET', key, unpack(fields))
+    if ttl > 0 then redis.call('EXPIRE', key, ttl) end
+    written = written + 1
   end
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], unpack(ARGV, 6))
-if tonumber(ARGV[5]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[5]) end
-return 1
+return written
 """
 
 
@@ -88,6 +108,9 @@ class BulkRedisOnlineStoreConfig(RedisOnlineStoreConfig):
     type: Literal[STORE_TYPE] = STORE_TYPE  # type: ignore[assignment]
     pipeline_rows: PositiveInt = 10_000
     """Entities per pipeline round trip."""
+    entities_per_script: PositiveInt = 100
+    """Entities one script call guards and writes: few replies to read, yet a short pause
+    of the server (a script runs alone)."""
 
 
 class BulkRedisOnlineStore(RedisOnlineStore):
@@ -116,26 +139,34 @@ class BulkRedisOnlineStore(RedisOnlineStore):
         name = _versioned_fv_name(view, config)
         project, glue = (pa.scalar(b, pa.large_binary()) for b in (config.project.encode(), b""))
         seconds, remainder = np.divmod(event_micros, _MICROS)
-        commands = resp_commands(
+        rows = len(keys)
+        hashes = resp_arguments(
+            [pc.binary_join_element_wise(keys.cast(pa.large_binary()), project, glue)], rows
+        )
+        arguments = resp_arguments(
             [
-                b"EVALSHA",
-                sha,
-                b"1",
-                pc.binary_join_element_wise(keys.cast(pa.large_binary()), project, glue),
-                f"_ts:{name}".encode(),
                 timestamp_proto_bytes(event_micros),
                 pc.cast(pa.array(seconds), pa.string()),
                 pc.cast(pa.array(remainder * 1_000), pa.string()),
-                str(store_config.key_ttl_seconds or 0).encode(),
-                *(
-                    part
-                    for feature, values in features.items()
-                    for part in (_mmh3(f"{name}:{feature}"), values)
-                ),
+                *features.values(),
             ],
-            len(keys),
+            rows,
         )
-        step = store_config.pipeline_rows
+        fields = [_mmh3(f"{name}:{feature}") for feature in features]
+        ttl = str(store_config.key_ttl_seconds or 0).encode()
+        shared = bulk_strings(f"_ts:{name}".encode(), ttl, str(len(fields)).encode(), *fields)
+        per_entity = 3 + len(fields)
+        commands, per_script = [], store_config.entities_per_script
+        for start in range(0, rows, per_script):
+            group = min(per_script, rows - start)
+            commands.append(
+                resp_array_header(3 + group + 3 + len(fields) + group * per_entity)
+                + bulk_strings(b"EVALSHA", sha, str(group).encode())
+                + b"".join(hashes[start : start + group])
+                + shared
+                + b"".join(arguments[start : start + group])
+            )
+        step = max(1, store_config.pipeline_rows // per_script)
         return sum(
             sum(send_packed(client, commands[start : start + step]))
             for start in range(0, len(commands), step)
