@@ -4,14 +4,16 @@ A chargeback is only known from its `reported_at` on, and one can still arrive u
 after the payment (1-30 days in the generated data). So at a cutoff `c`, a transaction at
 time `t` is
 
-- `fraud` (label 1): a fraud chargeback (reason `fraud_*`) was reported at or before `c`;
-- `reported_after_cutoff` (label unknown): a chargeback exists in the lake but was reported
-  after `c`. At `c` nobody knew it, so calling the payment legitimate would train on a
-  label that was wrong at the time, and calling it fraud would use the future;
-- `immature` (label unknown): nothing reported by `c`, but `t + maturity > c`, so a
-  chargeback may still come;
-- `legit` (label 0): nothing reported by `c` and `t + maturity <= c`. A customer dispute
-  (reason `customer_dispute`) is not fraud: such a payment is legit once mature.
+- `immature` (label unknown) if `t + maturity > c`: a chargeback may still come. This holds
+  whatever was reported already: keeping the early-reported frauds of a young day but not
+  its legitimate payments would make that day look like all fraud;
+- else `fraud` (label 1) if a fraud chargeback (reason `fraud_*`) was reported at or before
+  `c`;
+- else `reported_after_cutoff` (label unknown) if a chargeback exists in the lake but was
+  reported after `c`. At `c` nobody knew it, so calling the payment legitimate would train on
+  a label that was wrong at the time, and calling it fraud would use the future;
+- else `legit` (label 0): mature and nothing reported by `c`. A customer dispute (reason
+  `customer_dispute`) is not fraud: such a payment is legit.
 
 Rows with an unknown label stay in the labels table (marked by `label_status`, label null)
 and never reach the training set.
@@ -127,10 +129,10 @@ def label_transactions(
     fraud = known & rows["reason"].fillna("").str.startswith(FRAUD_REASON_PREFIX)
     after_cutoff = reported & ~known
     mature = rows["event_time"] + pd.Timedelta(days=window.maturity_days) <= cutoff
-    status = pd.Series(IMMATURE, index=rows.index)
-    status[mature] = LEGIT
+    status = pd.Series(LEGIT, index=rows.index)
     status[after_cutoff] = REPORTED_AFTER_CUTOFF
     status[fraud] = FRAUD
+    status[~mature] = IMMATURE
     label = pd.Series(pd.NA, index=rows.index, dtype="Int64")
     label[status == LEGIT] = 0
     label[status == FRAUD] = 1
@@ -238,7 +240,8 @@ LABELS_PANDERA_SCHEMA = DataFrameSchema(
 
 
 def labels_known_at_cutoff_violations(labels: pa.Table, window: LabelWindow) -> dict[str, int]:
-    """Rows whose label uses what was not known at the cutoff, per rule (all must be 0)."""
+    """Rows whose label uses what was not known at the cutoff, or was not final by then, per
+    rule (all must be 0)."""
     frame = labels.select(["event_timestamp", "label_status", "chargeback_reported_at"]).to_pandas()
     cutoff = pd.Timestamp(window.cutoff)
     status = frame["label_status"]
@@ -249,7 +252,7 @@ def labels_known_at_cutoff_violations(labels: pa.Table, window: LabelWindow) -> 
         "legit_with_chargeback_after_cutoff": int(
             ((status == LEGIT) & (reported_at > cutoff)).sum()
         ),
-        "legit_before_maturity": int(
-            ((status == LEGIT) & (frame["event_timestamp"] + maturity > cutoff)).sum()
+        "labelled_before_maturity": int(
+            (status.isin(KNOWN_STATUSES) & (frame["event_timestamp"] + maturity > cutoff)).sum()
         ),
     }

@@ -133,10 +133,14 @@ def _clear_bookkeeping(message: Message) -> None:
             message.ClearField(descriptor.name)
         elif descriptor.message_type is None:
             continue
-        elif descriptor.is_repeated and not descriptor.message_type.GetOptions().map_entry:
+        elif descriptor.message_type.GetOptions().map_entry:
+            if descriptor.message_type.fields_by_name["value"].message_type is not None:
+                for item in value.values():
+                    _clear_bookkeeping(item)
+        elif descriptor.is_repeated:
             for item in value:
                 _clear_bookkeeping(item)
-        elif not descriptor.is_repeated:
+        else:
             _clear_bookkeeping(value)
 
 

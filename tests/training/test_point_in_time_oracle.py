@@ -5,7 +5,9 @@ import random
 
 import pytest
 
-from platform_assets.training.training_set import historical_features
+from platform_assets.feature_store.registry import apply_definitions, load_definitions
+from platform_assets.feature_store.repo import FEATURE_REPO
+from platform_assets.training.training_set import historical_features, registry_hash
 from tests.training.point_in_time_oracle import (
     VIEWS,
     acceptable_rows,
@@ -76,3 +78,12 @@ def test_naive_timestamps_are_refused(synthetic_store):
     service = synthetic_store.store.get_feature_service("fraud_model_v2")
     with pytest.raises(ValueError, match="no time zone"):
         historical_features(synthetic_store.store, frame, service, {})
+
+
+def test_registry_hash_survives_a_re_apply(synthetic_store):
+    store = synthetic_store.store
+    before = registry_hash(store, store.get_feature_service("fraud_model_v2"))
+    apply_definitions(store, load_definitions(FEATURE_REPO))
+    after = registry_hash(store, store.get_feature_service("fraud_model_v2"))
+    assert before == after
+    assert before != registry_hash(store, store.get_feature_service("fraud_model_v1"))
