@@ -76,26 +76,34 @@ class TrackingResource(ConfigurableResource):
         return run.info.run_id
 
     @contextmanager
-    def active_run(
-        self, experiment: str, run_name: str, tags: Mapping[str, str]
-    ) -> Iterator[mlflow.ActiveRun]:
-        """An MLflow run of `experiment` for the fluent API (`mlflow.log_*`,
-        `mlflow.sklearn.log_model`, `mlflow.register_model`), with tracking and registry
-        pointed at this store for the block's duration and restored afterwards. The run ends
-        FINISHED, or FAILED if the block raises."""
-        client = self.client()
-        experiment_id = self.experiment_id(client, experiment)
+    def fluent_api(self) -> Iterator[None]:
+        """Point MLflow's fluent API (`mlflow.log_*`, `mlflow.sklearn.load_model`,
+        `mlflow.register_model`) at this store, tracking and registry, for the block's
+        duration; the previous targets are restored afterwards."""
+        self.client()  # creates the database or folder on first use
         previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
         mlflow.set_tracking_uri(self.tracking_uri())
         mlflow.set_registry_uri(self.tracking_uri())
         try:
-            with mlflow.start_run(
-                experiment_id=experiment_id, run_name=run_name, tags=dict(tags)
-            ) as run:
-                yield run
+            yield
         finally:
             mlflow.set_tracking_uri(previous[0])
             mlflow.set_registry_uri(previous[1])
+
+    @contextmanager
+    def active_run(
+        self, experiment: str, run_name: str, tags: Mapping[str, str]
+    ) -> Iterator[mlflow.ActiveRun]:
+        """A run of `experiment` for the fluent API (see `fluent_api`). It ends FINISHED, or
+        FAILED if the block raises."""
+        experiment_id = self.experiment_id(self.client(), experiment)
+        with (
+            self.fluent_api(),
+            mlflow.start_run(
+                experiment_id=experiment_id, run_name=run_name, tags=dict(tags)
+            ) as run,
+        ):
+            yield run
 
     def _artifacts(self, experiment: str) -> str:
         root = self.artifact_root.rstrip("/")
