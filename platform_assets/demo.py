@@ -4,7 +4,12 @@ Generates a few days of landing data (with injected defects, so the quarantine h
 something to show), materializes every asset for those partitions into the Dagster
 instance under $DAGSTER_HOME (lake tables day by day; gold, feature tables and the Feast
 online store as one backfill run each over the days, after `feast apply`), reads one user's
-features back through the Feast SDK, and prints what was built and where to look.
+features back through the Feast SDK, trains the fraud model on those days, and prints what
+was built and where to look.
+
+Chargebacks (the fraud labels) arrive up to 30 days after the payment, so a model can only
+learn from payments at least that old: the demo's days end LABEL_DELAY_DAYS before yesterday,
+and the lake also takes in the chargebacks reported on every day since, up to yesterday.
 """
 
 import argparse
@@ -24,6 +29,7 @@ from platform_assets.environment import (
 
 DEMO_DAYS = 3
 DEMO_ROWS_PER_DAY = 5_000
+LABEL_DELAY_DAYS = 30
 # Step-level events are in the UI; the terminal gets warnings and the summary.
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -42,9 +48,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.prepare_only:
         return
     settings = platform_settings()
-    last_day = datetime.now(UTC).date() - timedelta(days=1)
-    first_day = last_day - timedelta(days=args.days - 1)
-    _generate_if_missing(settings.landing_root, first_day, args.days, args.rows_per_day)
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    first_day = yesterday - timedelta(days=LABEL_DELAY_DAYS + args.days - 1)
+    _generate_if_missing(settings.landing_root, first_day, args.days, args.rows_per_day, yesterday)
 
     # Imported after the environment is prepared: definitions read it at import time.
     from platform_assets.definitions import defs
@@ -62,6 +68,7 @@ def main(argv: list[str] | None = None) -> None:
                 partition_key=day, instance=instance, run_config=_QUIET, raise_on_error=False
             )
         )
+    _ingest_later_chargebacks(defs, instance, first_day + timedelta(days=args.days), yesterday)
     last_day_key = (first_day + timedelta(days=args.days - 1)).isoformat()
     for job_name in ("daily_gold_job", "daily_features_job", "feast_apply_job", "online_store_job"):
         job = defs.resolve_job_def(job_name)
@@ -86,9 +93,12 @@ def main(argv: list[str] | None = None) -> None:
     _print_summary(results, settings, home)
     if all(result.success for result in results):
         _show_online_features(defs)
+        _train_model(defs, instance, first_day, last_day_key, yesterday)
 
 
-def _generate_if_missing(landing_root, first_day: date, days: int, rows_per_day: int) -> None:
+def _generate_if_missing(
+    landing_root, first_day: date, days: int, rows_per_day: int, chargebacks_until: date
+) -> None:
     if (landing_root / "transactions").is_dir():
         print(f"Landing data already in {landing_root}; not generating.")
         return
@@ -103,9 +113,31 @@ def _generate_if_missing(landing_root, first_day: date, days: int, rows_per_day:
             rows_per_day=rows_per_day,
             seed=7,
             defects=True,
+            as_of=chargebacks_until,
             progress=True,
         )
     )
+
+
+def _ingest_later_chargebacks(defs, instance, first: date, last: date) -> None:
+    """The chargebacks reported after the demo's days (one lake run per reported day)."""
+    from platform_assets.ingest.sources import CHARGEBACKS
+    from platform_assets.jobs import lake_keys
+
+    print(f"Materializing the chargebacks reported {first}..{last} (one run per day) ...")
+    job = defs.resolve_job_def("daily_lake_job")
+    day = first
+    while day <= last:
+        result = job.execute_in_process(
+            partition_key=day.isoformat(),
+            instance=instance,
+            run_config=_QUIET,
+            asset_selection=lake_keys(CHARGEBACKS),
+            raise_on_error=False,
+        )
+        if not result.success:
+            raise SystemExit(f"The chargebacks of {day} failed: see the messages above.")
+        day += timedelta(days=1)
 
 
 def _print_summary(results, settings, home) -> None:
@@ -179,3 +211,40 @@ def _show_online_features(defs) -> None:
     print(f"Online features of {user} (feature service fraud_model_v2, Feast SDK):")
     for name, values in response.items():
         print(f"  {name:<32}{values[0]}")
+
+
+def _train_model(defs, instance, first_day: date, last_day: str, yesterday: date) -> None:
+    """training_job on the demo's days, with the labels as the lake knows them today."""
+    cutoff = datetime.combine(yesterday + timedelta(days=1), datetime.min.time(), UTC)
+    labels = {"first_day": first_day.isoformat(), "last_day": last_day}
+    print()
+    print(f"Training the fraud model on {first_day}..{last_day}, labels as of {cutoff} ...")
+    result = defs.resolve_job_def("training_job").execute_in_process(
+        instance=instance,
+        run_config={
+            **_QUIET,
+            "ops": {"training__labels": {"config": {**labels, "label_cutoff": cutoff.isoformat()}}},
+        },
+        raise_on_error=False,
+    )
+    if not result.success:
+        raise SystemExit("Training failed: see the messages above.")
+    (model,) = [
+        event.event_specific_data.materialization.metadata
+        for event in result.get_asset_materialization_events()
+        if event.event_specific_data.materialization.asset_key.to_user_string() == "training/model"
+    ]
+    print(
+        f"ROC-AUC {model['roc_auc'].value:.3f} and PR-AUC {model['pr_auc'].value:.3f} on the "
+        f"held-out day {model['evaluation_days'].value} (trained on {model['train_days'].value}); "
+        f"precision {model['precision_at_alert_rate'].value:.2f} and recall "
+        f"{model['recall_at_alert_rate'].value:.2f} when 1% of payments alert"
+    )
+    print(
+        f"MLflow run {model['mlflow_run_id'].value}: {model['registered_model'].value}, "
+        f"{model['champion_decision'].value} as champion ({model['champion_reason'].value})"
+    )
+    print(
+        f"Rebuild its training set: .venv/bin/platform-reproduce-training-set "
+        f"{model['mlflow_run_id'].value}"
+    )

@@ -341,7 +341,7 @@ def fraud_model(
         "labels.cutoff": window.cutoff.isoformat(),
         "feast.registry_hash": recipe.registry_hash,
         "feast.feature_service": recipe.feature_service,
-        "dagster.run_id": context.run_id,
+        "dagster.run_id": context.run.run_id,
         "dagster.partition_range": f"{window.first_day}..{window.last_day}",
         "dagster.asset": MODEL_KEY.to_user_string(),
     }
