@@ -219,27 +219,34 @@ class Promotion:
 
 def champion_score(
     client, name: str, evaluation: pd.DataFrame, alert_rate: float
-) -> tuple[str, float] | None:
-    """The current champion's version and its promotion metric on `evaluation`, or None when
-    there is no champion yet. Runs inside an active tracking context (registry URI set)."""
+) -> tuple[str, float | None] | None:
+    """The current champion's version and its promotion metric on `evaluation` (None if it
+    needs features the evaluation rows lack), or None when there is no champion yet. Runs
+    with the fluent API pointed at the store (`TrackingResource.fluent_api`)."""
     try:
         version = client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
         return None
     champion = mlflow.sklearn.load_model(f"models:/{name}@{CHAMPION}")
     features = list(champion.feature_names_in_)
-    missing = [name for name in features if name not in evaluation.columns]
-    if missing:
-        raise NotTrainable(f"the champion needs features this training set lacks: {missing}")
+    if not set(features) <= set(evaluation.columns):
+        return version.version, None
     scores = fraud_scores(champion, evaluation, features)
     labels = evaluation[LABEL].to_numpy()
     return version.version, evaluate(labels, scores, alert_rate)[PROMOTION_METRIC]
 
 
-def decide(challenger: float, champion: tuple[str, float] | None) -> Promotion:
+def decide(challenger: float, champion: tuple[str, float | None] | None) -> Promotion:
     if champion is None:
         return Promotion(True, "no champion yet")
     version, score = champion
+    if score is None:
+        return Promotion(
+            False,
+            "the champion needs features this training set lacks, so the two cannot be "
+            "compared on the same rows: promote by hand if wanted",
+            version,
+        )
     if challenger > score:
         return Promotion(
             True, f"{PROMOTION_METRIC} {challenger:.4f} > champion's {score:.4f}", version, score

@@ -57,6 +57,9 @@ def test_promotion_needs_a_strictly_better_challenger():
     assert not kept.promoted
     assert kept.tags()["champion.previous_version"] == "3"
     assert kept.tags()["champion.decision"] == "kept"
+    incomparable = decide(0.9, ("3", None))
+    assert not incomparable.promoted
+    assert "cannot be compared" in incomparable.reason
 
 
 def test_content_hash_sees_content_not_layout():
