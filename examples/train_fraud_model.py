@@ -23,6 +23,7 @@ from mlflow.models import infer_signature
 
 from platform_assets.training.labels import (
     CHARGEBACK_COLUMNS,
+    ENTITY_COLUMNS,
     KNOWN_STATUSES,
     TRANSACTION_COLUMNS,
     LabelWindow,
@@ -82,9 +83,7 @@ def main(argv: list[str] | None = None) -> dict:
         transactions.to_table(columns=list(TRANSACTION_COLUMNS)), chargebacks, window
     )
     known = labels.filter(pc.field("label_status").isin(list(KNOWN_STATUSES)))
-    entity_df = known.drop_columns(
-        ["label_status", "chargeback_reported_at", "chargeback_reason"]
-    ).to_pandas()
+    entity_df = known.select([*ENTITY_COLUMNS, "label"]).to_pandas()
 
     # 3. Point-in-time features of the model's feature service, from Feast.
     yaml = Path(args.feature_store_yaml) if args.feature_store_yaml else None

@@ -35,6 +35,7 @@ from platform_assets.ingest.sources import CHARGEBACKS, TRANSACTIONS
 from platform_assets.lake.assets import silver_key
 from platform_assets.pandera_checks import SCHEMA_CHECK, schema_check, schema_problems
 from platform_assets.resources import LakeResource
+from platform_assets.tables import table_path
 from platform_assets.tracking import TrackingResource
 from platform_assets.training.labels import (
     CHARGEBACK_COLUMNS,
@@ -76,8 +77,8 @@ TRAINING_GROUP = "training"
 LABELS_KEY = AssetKey(["training", "labels"])
 TRAINING_SET_KEY = AssetKey(["training", "training_set"])
 MODEL_KEY = AssetKey(["training", "model"])
-LABELS_TABLE = "training/labels"
-TRAINING_SET_TABLE = "training/training_set"
+LABELS_TABLE = table_path(LABELS_KEY)
+TRAINING_SET_TABLE = table_path(TRAINING_SET_KEY)
 TRAINING_EXPERIMENT = "fraud_model_training"
 
 

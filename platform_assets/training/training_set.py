@@ -15,7 +15,7 @@ session's time zone, so the same frame would give other features on a machine in
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -61,7 +61,6 @@ class TrainingSetRecipe:
     registry_hash: str
     labels_version: int | None = None
     """Version of the `training/labels` table the asset read (lineage; rebuilt from silver)."""
-    extra: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -253,7 +252,7 @@ def label_leaks(training_set: pa.Table, recipe: TrainingSetRecipe) -> list[str]:
     problems = [
         f"feature `{name}` is a label column"
         for name in recipe.feature_columns
-        if name in LABEL_COLUMNS or "chargeback_reported" in name
+        if name in LABEL_COLUMNS
     ]
     label = training_set[LABEL].cast(pa.float64())
     for name in recipe.feature_columns:
