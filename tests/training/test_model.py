@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 from platform_assets.training.model import NotTrainable, decide, evaluate, split_by_time
-from platform_assets.training.training_set import content_hash
+from platform_assets.training.training_set import TrainingSetRecipe, content_hash, label_leaks
 
 
 def training_rows(labels_per_day: list[list[int]]) -> pa.Table:
@@ -83,3 +83,26 @@ def test_content_hash_sees_content_not_layout():
         table.select(["x", "transaction_id", "n"]),
     ):
         assert content_hash(changed) != content_hash(table)
+
+
+def test_label_leaks_are_named():
+    recipe = TrainingSetRecipe(
+        feature_service="s",
+        label_window={},
+        silver_versions={},
+        feature_versions={},
+        feature_columns=["x", "label_status", "copy"],
+        registry_hash="",
+    )
+    rows = pa.table(
+        {
+            "label": pa.array([0, 1, 0], pa.int64()),
+            "x": [0.3, 0.1, 0.2],
+            "label_status": ["legit", "fraud", "legit"],
+            "copy": pa.array([0, 1, 0], pa.int64()),
+        }
+    )
+    assert label_leaks(rows, recipe) == [
+        "feature `label_status` is a label column",
+        "feature `copy` equals the label",
+    ]

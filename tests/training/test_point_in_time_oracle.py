@@ -5,6 +5,11 @@ import random
 
 import pytest
 
+from platform_assets.feature_store.offline_store import (
+    FEATURE_ROW_TIMESTAMP,
+    joined_feature_timestamps,
+    pinned_versions,
+)
 from platform_assets.feature_store.registry import apply_definitions, load_definitions
 from platform_assets.feature_store.repo import FEATURE_REPO
 from platform_assets.training.training_set import historical_features, registry_hash
@@ -87,3 +92,20 @@ def test_registry_hash_survives_a_re_apply(synthetic_store):
     after = registry_hash(store, store.get_feature_service("fraud_model_v2"))
     assert before == after
     assert before != registry_hash(store, store.get_feature_service("fraud_model_v1"))
+
+
+def test_feature_row_timestamps_are_those_of_the_brute_force_rows(synthetic_store):
+    """The probe behind the `features_not_after_row` check reports, per view, the time of
+    the row the brute-force join picks (tied rows share it), or nothing."""
+    store = synthetic_store.store
+    rows = random_entity_rows(synthetic_store.tables, 120, random.Random(11))
+    views = [store.get_feature_view(view) for view in VIEWS]
+    with pinned_versions(version_zero(synthetic_store)):
+        probed = joined_feature_timestamps(store, views, entity_frame(rows, "Etc/GMT-2"))
+    probed = {row["transaction_id"]: row for row in probed.to_pylist()}
+    for view, (entity, _, ttl) in VIEWS.items():
+        grouped = rows_by_entity(synthetic_store.tables[view], entity)
+        for row in rows:
+            picks = acceptable_rows(grouped.get(row[entity], []), row["event_timestamp"], ttl)
+            want = picks[0]["event_timestamp"] if picks else None
+            assert probed[row["transaction_id"]][f"{view}__{FEATURE_ROW_TIMESTAMP}"] == want
