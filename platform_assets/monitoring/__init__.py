@@ -1,0 +1,1 @@
+"""Monitoring: data drift, training-serving skew, model performance, freshness."""

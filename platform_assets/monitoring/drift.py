@@ -1,0 +1,530 @@
+"""Data drift metrics: one day's rows against the reference a model was trained on.
+
+Pure numpy/scipy, no Dagster. The reference is summarised once (`compute_reference`) into
+`ReferenceStatistics` (each numeric column sorted, its moments, its PSI bins and counts; each
+categorical column's category counts), stored by the caller keyed by the reference's content
+hash, and compared with each day's rows by `drift_metrics`:
+
+- numeric columns, all at once as one 2-D array (vectorised over columns): the reference's
+  sorted values and the day's values are merged per column by one stable sort along axis 0,
+  and the two empirical CDFs are read off the merge's running counts. From them:
+  Kolmogorov-Smirnov statistic (sup |F_ref - F_cur|) and its asymptotic p-value (Smirnov's
+  distribution, as `scipy.stats.ks_2samp(method="asymp")`), Wasserstein-1 distance
+  (integral of |F_ref - F_cur|, as `scipy.stats.wasserstein_distance`) and the same divided by
+  the reference's standard deviation, Cohen's d (pooled standard deviation); PSI on bins whose
+  edges are the reference's quantiles (one searchsorted per column into the stored edges).
+- categorical columns: chi-square test of the 2 x K contingency table (reference counts vs the
+  day's counts, no continuity correction, as `scipy.stats.chi2_contingency(correction=False)`)
+  and the Jensen-Shannon distance of the two distributions in base 2 (0..1, as
+  `scipy.spatial.distance.jensenshannon(p, q, base=2)`).
+
+Severity (`ok` < `warning` < `critical`) comes from the effect sizes (normalised Wasserstein,
+PSI, |Cohen's d| for numeric columns; Jensen-Shannon for categorical ones) against the
+thresholds in `DriftThresholds`; the test's p-value is only a gate (a column whose difference is
+not significant at `p_value` is `ok` whatever its effect sizes). With hundreds of thousands of
+rows any p-value is tiny, so p-values alone flag harmless differences; with a few hundred rows
+effect sizes are noisy, and the gate keeps the noise out. Columns with fewer rows than the
+minimums are not judged (`ok`, with the reason).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from scipy import stats
+from scipy.special import rel_entr
+
+NUMERIC, CATEGORICAL = "numeric", "categorical"
+OK, WARNING, CRITICAL = "ok", "warning", "critical"
+SEVERITIES = (OK, WARNING, CRITICAL)
+MISSING_CATEGORY = "<null>"
+
+
+@dataclass(frozen=True)
+class Band:
+    """An effect size is `warning` from `warning` on and `critical` from `critical` on."""
+
+    warning: float
+    critical: float
+
+    def __post_init__(self):
+        if not 0 <= self.warning <= self.critical:
+            raise ValueError(f"need 0 <= warning <= critical, got {self}")
+
+    def level(self, value: float) -> str:
+        if np.isnan(value):
+            return OK
+        if value >= self.critical:
+            return CRITICAL
+        return WARNING if value >= self.warning else OK
+
+
+@dataclass(frozen=True)
+class DriftThresholds:
+    """What counts as drift. Defaults: Wasserstein normalised by the reference's standard
+    deviation 0.1 / 0.2 (a shift of the whole distribution by 0.2 standard deviations is
+    critical), PSI 0.1 / 0.25 (the usual credit-scoring bands), |Cohen's d| 0.2 / 0.5 (small /
+    medium effect), Jensen-Shannon distance 0.1 / 0.2; significance gate p < 0.01."""
+
+    wasserstein: Band = field(default_factory=lambda: Band(0.1, 0.2))
+    psi: Band = field(default_factory=lambda: Band(0.1, 0.25))
+    cohens_d: Band = field(default_factory=lambda: Band(0.2, 0.5))
+    jensen_shannon: Band = field(default_factory=lambda: Band(0.1, 0.2))
+    p_value: float = 0.01
+    min_reference_rows: int = 200
+    min_current_rows: int = 100
+    psi_bins: int = 10
+    psi_epsilon: float = 1e-4
+    """Share given to an empty bin in PSI (its log would be infinite otherwise)."""
+
+    @classmethod
+    def from_dict(cls, values: dict) -> DriftThresholds:
+        bands = {"wasserstein", "psi", "cohens_d", "jensen_shannon"}
+        return cls(**{k: Band(**v) if k in bands else v for k, v in values.items()})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ReferenceStatistics:
+    """Everything the daily comparison needs from the reference, computed once."""
+
+    key: str
+    """What the reference is, e.g. the training set's content hash."""
+    rows: int
+    numeric_columns: list[str]
+    sorted_values: np.ndarray
+    """(rows, numeric columns): each column sorted ascending, its nulls (NaN) at the end."""
+    counts: np.ndarray
+    """Non-null values per numeric column."""
+    means: np.ndarray
+    variances: np.ndarray
+    """Sample variances (ddof 1), for Cohen's d."""
+    stds: np.ndarray
+    """Population standard deviations (ddof 0), to normalise the Wasserstein distance."""
+    bin_edges: list[np.ndarray]
+    """Per numeric column: the distinct inner edges of its PSI bins (reference quantiles)."""
+    bin_counts: list[np.ndarray]
+    categorical_columns: list[str]
+    categories: list[np.ndarray]
+    category_counts: list[np.ndarray]
+
+    def to_arrow(self) -> pa.Table:
+        """One row per column, storable in Delta (lists hold the arrays)."""
+        rows = []
+        for j, name in enumerate(self.numeric_columns):
+            valid = self.sorted_values[: self.counts[j], j]
+            rows.append(
+                {
+                    "column": name,
+                    "kind": NUMERIC,
+                    "count": int(self.counts[j]),
+                    "mean": float(self.means[j]),
+                    "variance": float(self.variances[j]),
+                    "std": float(self.stds[j]),
+                    "sorted_values": valid.tolist(),
+                    "bin_edges": self.bin_edges[j].tolist(),
+                    "bin_counts": self.bin_counts[j].tolist(),
+                    "categories": None,
+                    "category_counts": None,
+                }
+            )
+        for j, name in enumerate(self.categorical_columns):
+            rows.append(
+                {
+                    "column": name,
+                    "kind": CATEGORICAL,
+                    "count": int(self.category_counts[j].sum()),
+                    "mean": None,
+                    "variance": None,
+                    "std": None,
+                    "sorted_values": None,
+                    "bin_edges": None,
+                    "bin_counts": None,
+                    "categories": [str(c) for c in self.categories[j]],
+                    "category_counts": self.category_counts[j].tolist(),
+                }
+            )
+        table = pa.Table.from_pylist(rows, schema=REFERENCE_SCHEMA)
+        return table.append_column(
+            "reference_key", pa.array([self.key] * len(rows), pa.string())
+        ).append_column("reference_rows", pa.array([self.rows] * len(rows), pa.int64()))
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table) -> ReferenceStatistics:
+        records = table.to_pylist()
+        if not records:
+            raise ValueError("no reference statistics in the table")
+        numeric = [r for r in records if r["kind"] == NUMERIC]
+        categorical = [r for r in records if r["kind"] == CATEGORICAL]
+        rows = records[0]["reference_rows"]
+        sorted_values = np.full((rows, len(numeric)), np.nan)
+        for j, record in enumerate(numeric):
+            sorted_values[: record["count"], j] = record["sorted_values"]
+        return cls(
+            key=records[0]["reference_key"],
+            rows=rows,
+            numeric_columns=[r["column"] for r in numeric],
+            sorted_values=sorted_values,
+            counts=np.array([r["count"] for r in numeric], dtype=np.int64),
+            means=np.array([r["mean"] for r in numeric], dtype=float),
+            variances=np.array([r["variance"] for r in numeric], dtype=float),
+            stds=np.array([r["std"] for r in numeric], dtype=float),
+            bin_edges=[np.array(r["bin_edges"], dtype=float) for r in numeric],
+            bin_counts=[np.array(r["bin_counts"], dtype=np.int64) for r in numeric],
+            categorical_columns=[r["column"] for r in categorical],
+            categories=[np.array(r["categories"], dtype=object) for r in categorical],
+            category_counts=[np.array(r["category_counts"], dtype=np.int64) for r in categorical],
+        )
+
+
+REFERENCE_SCHEMA = pa.schema(
+    [
+        ("column", pa.string()),
+        ("kind", pa.string()),
+        ("count", pa.int64()),
+        ("mean", pa.float64()),
+        ("variance", pa.float64()),
+        ("std", pa.float64()),
+        ("sorted_values", pa.list_(pa.float64())),
+        ("bin_edges", pa.list_(pa.float64())),
+        ("bin_counts", pa.list_(pa.int64())),
+        ("categories", pa.list_(pa.string())),
+        ("category_counts", pa.list_(pa.int64())),
+    ]
+)
+
+
+def numeric_matrix(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    """The columns as one float64 array, nulls as NaN."""
+    if not columns:
+        return np.empty((len(frame), 0))
+    return np.column_stack(
+        [pd.to_numeric(frame[c], errors="raise").astype("float64").to_numpy(float, na_value=np.nan)
+         for c in columns]
+    )  # fmt: skip
+
+
+def category_values(series: pd.Series) -> np.ndarray:
+    """A categorical column as strings, nulls as MISSING_CATEGORY (a category of its own)."""
+    values = series.astype("object").to_numpy()
+    missing = pd.isna(values)
+    out = values.astype(str)
+    out[missing] = MISSING_CATEGORY
+    return out
+
+
+def psi_edges(sorted_column: np.ndarray, bins: int) -> np.ndarray:
+    """Distinct inner edges at the reference's quantiles 1/bins .. (bins-1)/bins."""
+    if sorted_column.size == 0:
+        return np.empty(0)
+    quantiles = np.quantile(sorted_column, np.linspace(0, 1, bins + 1)[1:-1])
+    return np.unique(quantiles)
+
+
+def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Counts per bin: bin i holds edges[i-1] <= x < edges[i] (NaN dropped)."""
+    values = values[~np.isnan(values)]
+    return np.bincount(np.searchsorted(edges, values, side="right"), minlength=edges.size + 1)
+
+
+def compute_reference(
+    frame: pd.DataFrame,
+    numeric_columns: Sequence[str],
+    categorical_columns: Sequence[str],
+    key: str,
+    thresholds: DriftThresholds | None = None,
+) -> ReferenceStatistics:
+    thresholds = thresholds or DriftThresholds()
+    values = numeric_matrix(frame, numeric_columns)
+    sorted_values = np.sort(values, axis=0)  # NaN last
+    counts = (~np.isnan(values)).sum(axis=0)
+    edges = [
+        psi_edges(sorted_values[: counts[j], j], thresholds.psi_bins)
+        for j in range(values.shape[1])
+    ]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = _nanmean(values, counts)
+        variances = _nanvar(values, counts, means, ddof=1)
+        stds = np.sqrt(_nanvar(values, counts, means, ddof=0))
+    categories, category_counts = [], []
+    for name in categorical_columns:
+        levels, level_counts = np.unique(category_values(frame[name]), return_counts=True)
+        categories.append(levels.astype(object))
+        category_counts.append(level_counts.astype(np.int64))
+    return ReferenceStatistics(
+        key=key,
+        rows=len(frame),
+        numeric_columns=list(numeric_columns),
+        sorted_values=sorted_values,
+        counts=counts.astype(np.int64),
+        means=means,
+        variances=variances,
+        stds=stds,
+        bin_edges=edges,
+        bin_counts=[bin_counts(values[:, j], e) for j, e in enumerate(edges)],
+        categorical_columns=list(categorical_columns),
+        categories=categories,
+        category_counts=category_counts,
+    )
+
+
+def _nanmean(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    return np.where(counts > 0, np.nansum(values, axis=0) / np.maximum(counts, 1), np.nan)
+
+
+def _nanvar(values: np.ndarray, counts: np.ndarray, means: np.ndarray, ddof: int) -> np.ndarray:
+    squares = np.nansum((values - means) ** 2, axis=0)
+    return np.where(counts > ddof, squares / np.maximum(counts - ddof, 1), np.nan)
+
+
+@dataclass
+class NumericDrift:
+    """Per numeric column, aligned with the reference's `numeric_columns`."""
+
+    reference_rows: np.ndarray
+    current_rows: np.ndarray
+    ks_statistic: np.ndarray
+    ks_p_value: np.ndarray
+    wasserstein: np.ndarray
+    wasserstein_normalised: np.ndarray
+    psi: np.ndarray
+    cohens_d: np.ndarray
+
+
+def ks_wasserstein(
+    reference_sorted: np.ndarray, reference_counts: np.ndarray, current: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """KS statistic, Wasserstein-1 distance and current non-null counts of every column.
+
+    `reference_sorted` is (n, k), each column sorted with its NaNs last; `current` is (m, k).
+    One stable argsort along axis 0 merges both per column (the reference is one sorted run
+    already); F_ref and F_cur at each merged value are the running counts of each side divided
+    by its size. KS is taken where a run of equal values ends (as scipy's searchsorted
+    'right'); inside a run the Wasserstein integrand's width is 0.
+    """
+    n_rows = reference_sorted.shape[0]
+    current_counts = (~np.isnan(current)).sum(axis=0)
+    merged = np.concatenate([reference_sorted, current], axis=0)
+    order = np.argsort(merged, axis=0, kind="stable")
+    values = np.take_along_axis(merged, order, axis=0)
+    from_reference = order < n_rows
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cdf_reference = np.cumsum(from_reference, axis=0) / reference_counts
+        cdf_current = np.cumsum(~from_reference, axis=0) / current_counts
+        difference = np.abs(cdf_reference - cdf_current)
+    valid = ~np.isnan(values)
+    next_valid = np.zeros_like(valid)
+    next_valid[:-1] = valid[1:]
+    run_end = valid & ~(next_valid & (np.roll(values, -1, axis=0) == values))
+    run_end[-1] = valid[-1]
+    ks = np.where(run_end, difference, 0.0).max(axis=0, initial=0.0)
+    widths = np.where(valid[:-1] & valid[1:], np.diff(values, axis=0), 0.0)
+    wasserstein = np.einsum("ij,ij->j", np.where(widths > 0, difference[:-1], 0.0), widths)
+    empty = (reference_counts == 0) | (current_counts == 0)
+    ks = np.where(empty, np.nan, ks)
+    wasserstein = np.where(empty, np.nan, wasserstein)
+    return ks, wasserstein, current_counts
+
+
+def ks_p_values(statistic: np.ndarray, n1: np.ndarray, n2: np.ndarray) -> np.ndarray:
+    """Two-sided asymptotic p-values, as scipy.stats.ks_2samp(method="asymp")."""
+    large = np.maximum(n1, n2).astype(float)
+    small = np.minimum(n1, n2).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        effective = np.round(large * small / (large + small))
+        p = stats.kstwo.sf(statistic, np.where(effective > 0, effective, 1))
+    return np.where(np.isnan(statistic), np.nan, np.clip(p, 0, 1))
+
+
+def psi(reference_counts: np.ndarray, current_counts: np.ndarray, epsilon: float) -> float:
+    """Population stability index sum((q - p) ln(q / p)) over bins; a bin's share is at
+    least `epsilon`."""
+    if reference_counts.sum() == 0 or current_counts.sum() == 0:
+        return float("nan")
+    p = np.maximum(reference_counts / reference_counts.sum(), epsilon)
+    q = np.maximum(current_counts / current_counts.sum(), epsilon)
+    return float(np.sum((q - p) * np.log(q / p)))
+
+
+def numeric_drift(
+    reference: ReferenceStatistics, current: np.ndarray, thresholds: DriftThresholds
+) -> NumericDrift:
+    ks, wasserstein, m = ks_wasserstein(reference.sorted_values, reference.counts, current)
+    n = reference.counts
+    with np.errstate(invalid="ignore", divide="ignore"):
+        normalised = np.where(
+            reference.stds > 0,
+            wasserstein / reference.stds,
+            np.where(wasserstein > 0, np.inf, 0.0),
+        )
+        means = _nanmean(current, m)
+        variances = _nanvar(current, m, means, ddof=1)
+        pooled = np.sqrt(((n - 1) * reference.variances + (m - 1) * variances) / (n + m - 2))
+        difference = means - reference.means
+        cohens_d = np.where(pooled > 0, difference / pooled, np.where(difference != 0, np.inf, 0))
+    psis = np.array(
+        [
+            psi(reference.bin_counts[j], bin_counts(current[:, j], edges), thresholds.psi_epsilon)
+            for j, edges in enumerate(reference.bin_edges)
+        ]
+    )
+    return NumericDrift(
+        reference_rows=n,
+        current_rows=m,
+        ks_statistic=ks,
+        ks_p_value=ks_p_values(ks, n, m),
+        wasserstein=wasserstein,
+        wasserstein_normalised=normalised,
+        psi=psis,
+        cohens_d=np.where((n < 2) | (m < 2), np.nan, cohens_d),
+    )
+
+
+@dataclass
+class CategoricalDrift:
+    reference_rows: int
+    current_rows: int
+    chi2_statistic: float
+    chi2_p_value: float
+    chi2_dof: int
+    jensen_shannon: float
+
+
+def categorical_drift(
+    categories: np.ndarray, reference_counts: np.ndarray, current: np.ndarray
+) -> CategoricalDrift:
+    """Chi-square of the 2 x K table (categories seen on either side) and JS distance."""
+    levels, current_counts = np.unique(current, return_counts=True)
+    union = np.union1d(categories.astype(str), levels.astype(str))
+    observed = np.zeros((2, union.size))
+    observed[0, np.searchsorted(union, categories.astype(str))] = reference_counts
+    observed[1, np.searchsorted(union, levels.astype(str))] = current_counts
+    n, m = int(observed[0].sum()), int(observed[1].sum())
+    if n == 0 or m == 0:
+        return CategoricalDrift(n, m, np.nan, np.nan, 0, np.nan)
+    dof = union.size - 1
+    if dof == 0:
+        chi2, p_value = 0.0, 1.0
+    else:
+        expected = observed.sum(axis=1, keepdims=True) * observed.sum(axis=0) / observed.sum()
+        chi2 = float(np.sum((observed - expected) ** 2 / expected))
+        p_value = float(stats.chi2.sf(chi2, dof))
+    p, q = observed[0] / n, observed[1] / m
+    mixture = (p + q) / 2
+    divergence = (rel_entr(p, mixture).sum() + rel_entr(q, mixture).sum()) / 2
+    js = float(np.sqrt(max(divergence, 0.0) / np.log(2)))
+    return CategoricalDrift(n, m, chi2, p_value, dof, js)
+
+
+METRIC_COLUMNS = [
+    "column",
+    "kind",
+    "reference_rows",
+    "current_rows",
+    "ks_statistic",
+    "ks_p_value",
+    "wasserstein",
+    "wasserstein_normalised",
+    "psi",
+    "cohens_d",
+    "chi2_statistic",
+    "chi2_p_value",
+    "chi2_dof",
+    "jensen_shannon",
+    "p_value",
+    "severity",
+    "reason",
+]
+
+
+def drift_metrics(
+    reference: ReferenceStatistics,
+    current: pd.DataFrame,
+    thresholds: DriftThresholds | None = None,
+) -> pd.DataFrame:
+    """One row per column of the reference with every metric, its severity and why."""
+    thresholds = thresholds or DriftThresholds()
+    rows = []
+    if reference.numeric_columns:
+        values = numeric_matrix(current, reference.numeric_columns)
+        numeric = numeric_drift(reference, values, thresholds)
+        for j, name in enumerate(reference.numeric_columns):
+            row = {
+                "column": name,
+                "kind": NUMERIC,
+                "reference_rows": int(numeric.reference_rows[j]),
+                "current_rows": int(numeric.current_rows[j]),
+                "ks_statistic": float(numeric.ks_statistic[j]),
+                "ks_p_value": float(numeric.ks_p_value[j]),
+                "wasserstein": float(numeric.wasserstein[j]),
+                "wasserstein_normalised": float(numeric.wasserstein_normalised[j]),
+                "psi": float(numeric.psi[j]),
+                "cohens_d": float(numeric.cohens_d[j]),
+                "p_value": float(numeric.ks_p_value[j]),
+            }
+            effects = {
+                "wasserstein_normalised": (thresholds.wasserstein, row["wasserstein_normalised"]),
+                "psi": (thresholds.psi, row["psi"]),
+                "|cohens_d|": (thresholds.cohens_d, abs(row["cohens_d"])),
+            }
+            rows.append({**row, **judge(row, effects, thresholds)})
+    for j, name in enumerate(reference.categorical_columns):
+        result = categorical_drift(
+            reference.categories[j], reference.category_counts[j], category_values(current[name])
+        )
+        row = {
+            "column": name,
+            "kind": CATEGORICAL,
+            "reference_rows": result.reference_rows,
+            "current_rows": result.current_rows,
+            "chi2_statistic": result.chi2_statistic,
+            "chi2_p_value": result.chi2_p_value,
+            "chi2_dof": result.chi2_dof,
+            "jensen_shannon": result.jensen_shannon,
+            "p_value": result.chi2_p_value,
+        }
+        effects = {"jensen_shannon": (thresholds.jensen_shannon, result.jensen_shannon)}
+        rows.append({**row, **judge(row, effects, thresholds)})
+    frame = pd.DataFrame(rows).reindex(columns=METRIC_COLUMNS)
+    frame["chi2_dof"] = frame["chi2_dof"].astype("Int64")
+    return frame
+
+
+def judge(row: dict, effects: dict[str, tuple[Band, float]], thresholds: DriftThresholds) -> dict:
+    """Severity of one column: the worst level among its effect sizes, if the test's p-value
+    passes the gate and both sides have enough rows; with the reason in words."""
+    if row["reference_rows"] < thresholds.min_reference_rows:
+        return {
+            "severity": OK,
+            "reason": f"not judged: {row['reference_rows']} reference rows "
+            f"(< {thresholds.min_reference_rows})",
+        }
+    if row["current_rows"] < thresholds.min_current_rows:
+        return {
+            "severity": OK,
+            "reason": f"not judged: {row['current_rows']} rows (< {thresholds.min_current_rows})",
+        }
+    levels = {name: band.level(value) for name, (band, value) in effects.items()}
+    worst = max(levels.values(), key=SEVERITIES.index)
+    crossed = ", ".join(
+        f"{name} {effects[name][1]:.3g} >= {getattr(effects[name][0], level):g}"
+        for name, level in levels.items()
+        if level != OK
+    )
+    p_value = row["p_value"]
+    if not p_value < thresholds.p_value:
+        note = f" (effect sizes: {crossed})" if crossed else ""
+        return {"severity": OK, "reason": f"not significant: p={p_value:.3g}{note}"}
+    if worst == OK:
+        return {"severity": OK, "reason": f"significant (p={p_value:.3g}) but small effect"}
+    return {"severity": worst, "reason": f"{crossed}; p={p_value:.3g}"}
+
+
+def worst_severity(severities) -> str:
+    return max(severities, key=SEVERITIES.index, default=OK)
