@@ -7,6 +7,7 @@
     python -m benchmarks.run --suite features --contender "(b) floor: hand-written DuckDB query"
     python -m benchmarks.run --suite online   # Feast online push (1M users) and reads, both stores
     python -m benchmarks.run --suite online --rows 100000 --requests 1000 --repeats 1
+    python -m benchmarks.run --suite training # training set, 1M entity rows; file store at 20k
 
 Each repeat of each contender runs in its own fresh process (`benchmarks.child`) on a fresh
 output folder. The table is printed and written to benchmarks/results/<name>.md, the raw
@@ -162,7 +163,19 @@ def online_suite(args) -> tuple[list[Measurement], list[tuple[str, str]], "calla
     return suite.run(args, run_once, measure)
 
 
-SUITE_RUNNERS = {"ingest": ingest_suite, "features": features_suite, "online": online_suite}
+def training_suite(args) -> tuple[list[Measurement], list[tuple[str, str]], "callable"]:
+    # Imported here: the other suites do not need the training-set benchmark.
+    from benchmarks.training_set import suite
+
+    return suite.run(args, run_once, measure)
+
+
+SUITE_RUNNERS = {
+    "ingest": ingest_suite,
+    "features": features_suite,
+    "online": online_suite,
+    "training": training_suite,
+}
 
 
 def main() -> None:
@@ -185,6 +198,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--requests", type=int, default=5_000, help="online: timed requests per request size"
+    )
+    parser.add_argument(
+        "--file-store-rows",
+        type=int,
+        help="training: entity rows of the size that includes Feast's file store (20000)",
     )
     args = parser.parse_args()
 

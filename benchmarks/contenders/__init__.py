@@ -28,6 +28,7 @@ SUITES = {
     "ingest": "benchmarks.contenders",
     "features": "benchmarks.features.contenders",
     "online": "benchmarks.feature_store.contenders",
+    "training": "benchmarks.training_set.contenders",
 }
 """Each benchmark suite's module of contenders (a `CONTENDERS` dict: name -> module:function)."""
 
