@@ -15,12 +15,14 @@ from platform_assets.jobs import (
     daily_features_job,
     daily_gold_job,
     daily_lake_job,
+    drift_job,
     feast_apply_job,
     online_store_job,
     reference_lake_job,
     training_job,
 )
 from platform_assets.lake.assets import SILVER_ASSETS
+from platform_assets.monitoring.assets import MONITORING_ASSETS
 from platform_assets.resources import platform_resources
 from platform_assets.schedules import nightly_lake_schedule
 from platform_assets.tracking import tracking_resource
@@ -41,6 +43,7 @@ def build_definitions(settings: PlatformSettings | None = None) -> Definitions:
             feast_registry,
             *ONLINE_ASSETS,
             *TRAINING_ASSETS,
+            *MONITORING_ASSETS,
         ],
         jobs=[
             daily_lake_job,
@@ -50,6 +53,7 @@ def build_definitions(settings: PlatformSettings | None = None) -> Definitions:
             feast_apply_job,
             online_store_job,
             training_job,
+            drift_job,
         ],
         sensors=[
             landing_files_sensor,

@@ -71,3 +71,11 @@ training_job = define_asset_job(
     "trained, logged to MLflow, registered and promoted if better (window: run config of "
     "training/labels).",
 )
+
+drift_job = define_asset_job(
+    "drift_job",
+    selection=AssetSelection.groups("monitoring"),
+    partitions_def=daily_partitions,
+    description="Drift report of one day against the champion's training set (run the "
+    "training job first).",
+)

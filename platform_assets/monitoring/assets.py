@@ -1,0 +1,367 @@
+"""Monitoring assets (group `monitoring`): the daily drift report and its check.
+
+`monitoring/drift_report` (daily partitions): the day's payments from silver, joined
+point-in-time with the champion's feature service by Feast exactly as the training set was,
+scored by the champion, compared with the champion's training set (its features, its
+payments' categorical fields and its scores): metrics per column to the Delta table
+`monitoring/drift_report`, an HTML report with histogram overlays, an MLflow run with both, and
+the check `no_critical_drift`. The reference statistics are computed once per training set
+(keyed by its content hash) and kept in the Delta table `monitoring/drift_reference`.
+"""
+
+import base64
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import mlflow
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    Config,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+from deltalake import write_deltalake
+from mlflow.exceptions import MlflowException
+from pydantic import Field
+
+from platform_assets.feature_store.repo import FeastResource
+from platform_assets.features.assets import FEATURE_TABLES
+from platform_assets.ingest.sources import TRANSACTIONS
+from platform_assets.lake.assets import silver_key
+from platform_assets.monitoring.drift import (
+    CRITICAL,
+    OK,
+    SEVERITIES,
+    WARNING,
+    Band,
+    DriftThresholds,
+    ReferenceStatistics,
+    compute_reference,
+    drift_metrics,
+    worst_severity,
+)
+from platform_assets.monitoring.report import (
+    flagged_columns,
+    html_report,
+    markdown_table,
+    overlay_png,
+)
+from platform_assets.partitions import daily_partitions
+from platform_assets.resources import LakeResource
+from platform_assets.tables import table_path
+from platform_assets.tracking import TrackingResource
+from platform_assets.training.assets import MODEL_KEY, TRAINING_SET_TABLE
+from platform_assets.training.labels import SILVER_TRANSACTIONS
+from platform_assets.training.model import CHAMPION, MODEL_NAME, fraud_scores
+from platform_assets.training.training_set import (
+    current_feature_versions,
+    historical_features,
+)
+
+MONITORING_GROUP = "monitoring"
+DRIFT_REPORT_KEY = AssetKey(["monitoring", "drift_report"])
+DRIFT_METRICS_TABLE = table_path(DRIFT_REPORT_KEY)
+DRIFT_REFERENCE_TABLE = "monitoring/drift_reference"
+DRIFT_CHECK = "no_critical_drift"
+DRIFT_EXPERIMENT = "fraud_drift_monitoring"
+SCORE_COLUMN = "model_score"
+CATEGORICAL_INPUTS = ("payment_method", "merchant_category")
+"""Payment fields the model does not take but whose mix the report watches."""
+MAX_OVERLAYS_IN_METADATA = 4
+
+
+class DriftConfig(Config):
+    """Thresholds of the drift rules (see docs/monitoring.md); defaults as DriftThresholds."""
+
+    wasserstein_warning: float = Field(default=0.1, ge=0)
+    wasserstein_critical: float = Field(default=0.2, ge=0)
+    psi_warning: float = Field(default=0.1, ge=0)
+    psi_critical: float = Field(default=0.25, ge=0)
+    cohens_d_warning: float = Field(default=0.2, ge=0)
+    cohens_d_critical: float = Field(default=0.5, ge=0)
+    jensen_shannon_warning: float = Field(default=0.1, ge=0)
+    jensen_shannon_critical: float = Field(default=0.2, ge=0)
+    p_value: float = Field(default=0.01, gt=0, le=1, description="significance gate")
+    min_reference_rows: int = Field(default=200, ge=1)
+    min_current_rows: int = Field(default=100, ge=1)
+    psi_bins: int = Field(default=10, ge=2)
+
+    def thresholds(self) -> DriftThresholds:
+        return DriftThresholds(
+            wasserstein=Band(self.wasserstein_warning, self.wasserstein_critical),
+            psi=Band(self.psi_warning, self.psi_critical),
+            cohens_d=Band(self.cohens_d_warning, self.cohens_d_critical),
+            jensen_shannon=Band(self.jensen_shannon_warning, self.jensen_shannon_critical),
+            p_value=self.p_value,
+            min_reference_rows=self.min_reference_rows,
+            min_current_rows=self.min_current_rows,
+            psi_bins=self.psi_bins,
+        )
+
+
+@dataclass
+class Champion:
+    version: str
+    model: object
+    features: list[str]
+    training_set_hash: str
+    training_set_version: int
+    feature_service: str
+
+
+def load_champion(tracking: TrackingResource) -> Champion:
+    """The registry's champion with the lineage tags of the training set it learnt from."""
+    client = tracking.client()
+    try:
+        version = client.get_model_version_by_alias(MODEL_NAME, CHAMPION)
+    except MlflowException as error:
+        raise Failure(f"no `{CHAMPION}` of {MODEL_NAME} yet: train a model first") from error
+    tags = version.tags or client.get_run(version.run_id).data.tags
+    with tracking.fluent_api():
+        model = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}/{version.version}")
+    return Champion(
+        version=str(version.version),
+        model=model,
+        features=list(model.feature_names_in_),
+        training_set_hash=tags["training_set.content_hash"],
+        training_set_version=int(tags["training_set.delta_version"]),
+        feature_service=tags["feast.feature_service"],
+    )
+
+
+def payment_fields(lake: LakeResource, filters) -> pd.DataFrame:
+    columns = [
+        "transaction_id",
+        "user_id",
+        "merchant_id",
+        "amount",
+        "event_time",
+        *CATEGORICAL_INPUTS,
+    ]
+    table = lake.open(SILVER_TRANSACTIONS).to_pyarrow_dataset().to_table(columns, filter=filters)
+    return table.to_pandas()
+
+
+def scored(frame: pd.DataFrame, champion: Champion) -> pd.DataFrame:
+    frame = frame.copy()
+    frame[SCORE_COLUMN] = fraud_scores(champion.model, frame, champion.features)
+    return frame
+
+
+def reference_statistics(
+    lake: LakeResource, champion: Champion, thresholds: DriftThresholds, log
+) -> ReferenceStatistics:
+    """The stored statistics of the champion's training set; computed and stored on first use
+    (one partition of `monitoring/drift_reference` per training-set hash and PSI bin count)."""
+    key = f"{champion.training_set_hash}:bins={thresholds.psi_bins}"
+    stored = lake.read(DRIFT_REFERENCE_TABLE, filters=pc.field("reference_key") == key)
+    if stored is not None and stored.num_rows:
+        return ReferenceStatistics.from_arrow(stored)
+    rows = lake.open(TRAINING_SET_TABLE, champion.training_set_version).to_pandas()
+    fields = payment_fields(
+        lake, pc.field("transaction_id").isin(pa.array(rows["transaction_id"].tolist()))
+    )
+    rows = rows.merge(
+        fields[["transaction_id", *CATEGORICAL_INPUTS]], on="transaction_id", how="left"
+    )
+    statistics = compute_reference(
+        scored(rows, champion),
+        [*champion.features, SCORE_COLUMN],
+        list(CATEGORICAL_INPUTS),
+        key,
+        thresholds,
+    )
+    table = statistics.to_arrow()
+    table = table.append_column(
+        "computed_at", pa.array([datetime.now(UTC)] * table.num_rows, pa.timestamp("us", "UTC"))
+    )
+    uri = lake.table_uri(DRIFT_REFERENCE_TABLE)
+    options = lake.storage_options()
+    if lake.open(DRIFT_REFERENCE_TABLE) is None:
+        write_deltalake(uri, table, partition_by=["reference_key"], storage_options=options)
+    else:
+        write_deltalake(
+            uri,
+            table,
+            mode="overwrite",
+            predicate=f"reference_key = '{key}'",
+            storage_options=options,
+        )
+    log.info("reference statistics of %s computed and stored (%d rows)", key, statistics.rows)
+    return statistics
+
+
+def day_rows(lake: LakeResource, feast: FeastResource, champion: Champion, day: date):
+    """The day's payments with the champion's features as Feast joins them, and its score."""
+    payments = payment_fields(lake, pc.field(TRANSACTIONS.partition_date_column) == day)
+    if payments.empty:
+        return payments
+    store = feast.store()
+    service = store.get_feature_service(champion.feature_service)
+    entities = pd.DataFrame(
+        {
+            "transaction_id": payments["transaction_id"],
+            "user_id": payments["user_id"],
+            "merchant_id": payments["merchant_id"],
+            "event_timestamp": payments["event_time"],
+            "amount": payments["amount"],
+            "transaction_time": payments["event_time"],
+        }
+    )
+    joined = historical_features(
+        store, entities, service, current_feature_versions(store, service)
+    ).to_pandas()
+    joined = joined.merge(
+        payments[["transaction_id", *CATEGORICAL_INPUTS]], on="transaction_id", how="left"
+    )
+    return scored(joined, champion)
+
+
+def metrics_table(metrics: pd.DataFrame, day: date, reference_key: str, champion: str):
+    frame = metrics.copy()
+    frame.insert(0, "event_date", day)
+    frame["reference_key"] = reference_key
+    frame["champion_version"] = champion
+    frame["computed_at"] = pd.Timestamp.now(tz="UTC")
+    frame["chi2_dof"] = frame["chi2_dof"].astype("float64")
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    return table.set_column(
+        table.schema.get_field_index("event_date"),
+        "event_date",
+        pa.array([day] * table.num_rows, pa.date32()),
+    )
+
+
+@asset(
+    key=DRIFT_REPORT_KEY,
+    group_name=MONITORING_GROUP,
+    partitions_def=daily_partitions,
+    deps=[silver_key(TRANSACTIONS), MODEL_KEY, *(table.key for table in FEATURE_TABLES)],
+    kinds={"delta", "mlflow", "scipy"},
+    check_specs=[
+        AssetCheckSpec(
+            DRIFT_CHECK,
+            asset=DRIFT_REPORT_KEY,
+            partitions_def=daily_partitions,
+            description="no feature, payment field or model score drifted critically from the "
+            "champion's training set",
+        )
+    ],
+    description="The day's features (as Feast joins them for the champion), payment mix and "
+    "model scores against the champion's training set: KS, Wasserstein, PSI, Cohen's d, "
+    "chi-square, Jensen-Shannon; severities; HTML report in MLflow.",
+)
+def drift_report(
+    context: AssetExecutionContext,
+    config: DriftConfig,
+    lake: LakeResource,
+    feast: FeastResource,
+    tracking: TrackingResource,
+):
+    day = date.fromisoformat(context.partition_key)
+    thresholds = config.thresholds()
+    champion = load_champion(tracking)
+    reference = reference_statistics(lake, champion, thresholds, context.log)
+    current = day_rows(lake, feast, champion, day)
+    if current.empty:
+        raise Failure(f"silver transactions hold no payment on {day}")
+    metrics = drift_metrics(reference, current, thresholds)
+    worst = worst_severity(metrics["severity"])
+    counts = {level: int((metrics["severity"] == level).sum()) for level in SEVERITIES}
+    flagged = flagged_columns(metrics)
+    overlays = {name: overlay_png(reference, current, name) for name in flagged}
+    facts = {
+        "day": day.isoformat(),
+        "rows": str(len(current)),
+        "champion": f"{MODEL_NAME} v{champion.version}",
+        "reference": f"training set {reference.key} ({reference.rows} rows)",
+        "worst severity": worst,
+        "thresholds": str(thresholds.to_dict()),
+    }
+    report = html_report(f"Drift report {day}", metrics, overlays, facts)
+    version = lake.replace_partition(
+        DRIFT_METRICS_TABLE,
+        metrics_table(metrics, day, reference.key, champion.version),
+        "event_date",
+        day,
+    )
+    run_id = log_drift_run(tracking, context, day, metrics, report, champion, reference, worst)
+    summary = markdown_table(metrics)
+    images = [
+        f"![{name}](data:image/png;base64,{base64.b64encode(png).decode()})"
+        for name, png in list(overlays.items())[:MAX_OVERLAYS_IN_METADATA]
+    ]
+    yield MaterializeResult(
+        metadata={
+            "dagster/row_count": len(metrics),
+            "rows_compared": len(current),
+            "worst_severity": worst,
+            "severity_counts": MetadataValue.json(counts),
+            "flagged_columns": MetadataValue.json(flagged),
+            "metrics": MetadataValue.md(summary),
+            "overlays": MetadataValue.md("\n\n".join(images) or "no column flagged"),
+            "champion_version": champion.version,
+            "reference_key": reference.key,
+            "mlflow_run_id": run_id,
+            "delta_version": version,
+            "table_uri": lake.table_uri(DRIFT_METRICS_TABLE),
+        }
+    )
+    critical = metrics.loc[metrics["severity"] == CRITICAL]
+    yield AssetCheckResult(
+        asset_key=DRIFT_REPORT_KEY,
+        check_name=DRIFT_CHECK,
+        passed=critical.empty,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            "critical": MetadataValue.json(
+                dict(zip(critical["column"], critical["reason"], strict=True))
+            ),
+            "warning": MetadataValue.json(
+                metrics.loc[metrics["severity"] == WARNING, "column"].tolist()
+            ),
+            "worst_severity": worst,
+            "champion_version": champion.version,
+            "mlflow_run_id": run_id,
+        },
+    )
+
+
+def log_drift_run(tracking, context, day, metrics, report, champion, reference, worst) -> str:
+    tags = {
+        "monitoring.day": day.isoformat(),
+        "monitoring.worst_severity": worst,
+        "champion.version": champion.version,
+        "reference.key": reference.key,
+        "dagster.run_id": context.run.run_id,
+        "dagster.asset": DRIFT_REPORT_KEY.to_user_string(),
+        "dagster.partition": day.isoformat(),
+    }
+    values = {}
+    for _, row in metrics.iterrows():
+        for name in ("ks_statistic", "ks_p_value", "wasserstein_normalised", "psi", "cohens_d",
+                     "chi2_statistic", "chi2_p_value", "jensen_shannon"):  # fmt: skip
+            value = row[name]
+            if pd.notna(value) and abs(value) != float("inf"):
+                values[f"{row['column']}.{name}"] = float(value)
+        values[f"{row['column']}.severity"] = float(SEVERITIES.index(row["severity"]))
+    with tracking.active_run(DRIFT_EXPERIMENT, f"drift {day}", tags) as run:
+        mlflow.log_metrics(values)
+        mlflow.log_metric("columns_critical", float((metrics["severity"] == CRITICAL).sum()))
+        mlflow.log_metric("columns_warning", float((metrics["severity"] == WARNING).sum()))
+        mlflow.log_metric("columns_ok", float((metrics["severity"] == OK).sum()))
+        mlflow.log_text(report, "drift_report.html")
+        mlflow.log_text(metrics.to_csv(index=False), "drift_metrics.csv")
+        return run.info.run_id
+
+
+MONITORING_ASSETS = [drift_report]
