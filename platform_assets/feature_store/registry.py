@@ -45,14 +45,13 @@ def load_definitions(repo_path: Path) -> RepoContents:
 
     Feast imports each file as a top-level module named after it (`entities`,
     `feature_views`, ...) from the repository folder. Modules left by an earlier load are
-    dropped first: they would carry the table locations of the environment they were
-    loaded in.
+    dropped first, by name wherever they were loaded from (a copy of the repository
+    imports under the same names): they would carry the table locations of the
+    environment they were loaded in.
     """
     repo_path = repo_path.resolve()
-    for name, module in list(sys.modules.items()):
-        module_file = getattr(module, "__file__", None)
-        if module_file and Path(module_file).resolve().parent == repo_path:
-            del sys.modules[name]
+    for definition_file in repo_path.glob("*.py"):
+        sys.modules.pop(definition_file.stem, None)
     sys.path.insert(0, str(repo_path))
     try:
         with contextlib.chdir(repo_path):
