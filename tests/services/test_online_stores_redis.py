@@ -48,8 +48,9 @@ def client() -> redis.Redis:
 
 
 @pytest.fixture
-def project(client: redis.Redis) -> Iterator[str]:  # needs the server: skip before the test
-    """A project name of this test's own; its keys are deleted afterwards."""
+def project(client: redis.Redis) -> Iterator[str]:
+    """A project name of this test's own; its keys are deleted afterwards. (Asks for
+    `client` so that the test is skipped when Redis is down.)"""
     name = f"online_test_{secrets.token_hex(4)}"
     yield name
     delete_redis_keys(name)
