@@ -8,7 +8,7 @@ the same table later. The result is sorted by `transaction_id` with a fixed sche
 content hash (`content_hash`) identifies it.
 
 Entity timestamps must carry a time zone (any offset; they are compared as instants and
-returned in UTC). Naive timestamps are refused: Feast's DuckDB store reads them in the
+returned in UTC). Naive timestamps are refused: the DuckDB offline store reads them in the
 session's time zone, so the same frame would give other features on a machine in another zone.
 """
 
