@@ -19,9 +19,11 @@ from platform_assets.jobs import (
     feast_apply_job,
     online_store_job,
     reference_lake_job,
+    skew_job,
     training_job,
 )
 from platform_assets.lake.assets import SILVER_ASSETS
+from platform_assets.monitoring.alerts import alert_resource, drift_alert_sensor
 from platform_assets.monitoring.assets import MONITORING_ASSETS
 from platform_assets.resources import platform_resources
 from platform_assets.schedules import nightly_lake_schedule
@@ -54,11 +56,13 @@ def build_definitions(settings: PlatformSettings | None = None) -> Definitions:
             online_store_job,
             training_job,
             drift_job,
+            skew_job,
         ],
         sensors=[
             landing_files_sensor,
             features_after_lake_sensor,
             online_store_after_features_sensor,
+            drift_alert_sensor,
         ],
         schedules=[nightly_lake_schedule],
         resources={
@@ -66,6 +70,7 @@ def build_definitions(settings: PlatformSettings | None = None) -> Definitions:
             **gold_resources(settings),
             "feast": feast_resource(settings),
             "tracking": tracking_resource(settings),
+            "alerts": alert_resource(settings),
         },
     )
 

@@ -92,6 +92,8 @@ class PlatformSettings:
     feast: FeastSettings = field(default_factory=FeastSettings)
     tracking: TrackingSettings = field(default_factory=TrackingSettings)
     postgres: PostgresServer = field(default_factory=PostgresServer)
+    alert_webhook: str | None = None
+    """PLATFORM_ALERT_WEBHOOK: where drift alerts are posted (JSON), if set."""
 
 
 def current_environment() -> EnvironmentName:
@@ -117,6 +119,7 @@ def platform_settings() -> PlatformSettings:
         feast_settings(environment, data_dir),
         tracking_settings(environment, data_dir, lake_root),
         postgres_server(),
+        alert_webhook=os.environ.get("PLATFORM_ALERT_WEBHOOK") or None,
     )
 
 

@@ -7,6 +7,7 @@ from platform_assets.feature_store.registry import FEATURE_STORE_GROUP, REGISTRY
 from platform_assets.ingest.assets import bronze_key
 from platform_assets.ingest.sources import PARTITIONED_SOURCES, REFERENCE_SOURCES, LandingSource
 from platform_assets.lake.assets import silver_key
+from platform_assets.monitoring.assets import DRIFT_REPORT_KEY, SKEW_KEY
 from platform_assets.partitions import daily_partitions
 from platform_assets.tables import quarantine_key
 
@@ -74,8 +75,15 @@ training_job = define_asset_job(
 
 drift_job = define_asset_job(
     "drift_job",
-    selection=AssetSelection.groups("monitoring"),
+    selection=AssetSelection.assets(DRIFT_REPORT_KEY),
     partitions_def=daily_partitions,
     description="Drift report of one day against the champion's training set (run the "
     "training job first).",
+)
+
+skew_job = define_asset_job(
+    "skew_job",
+    selection=AssetSelection.assets(SKEW_KEY),
+    description="Training-serving skew: online store values vs the latest offline feature rows "
+    "of sampled entities.",
 )

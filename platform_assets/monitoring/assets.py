@@ -33,8 +33,10 @@ from deltalake import write_deltalake
 from mlflow.exceptions import MlflowException
 from pydantic import Field
 
+from platform_assets.feature_store.online import online_key
 from platform_assets.feature_store.repo import FeastResource
 from platform_assets.features.assets import FEATURE_TABLES
+from platform_assets.features.compute import MERCHANT_FEATURE_COLUMNS, USER_FEATURE_COLUMNS
 from platform_assets.ingest.sources import TRANSACTIONS
 from platform_assets.lake.assets import silver_key
 from platform_assets.monitoring.drift import (
@@ -54,6 +56,12 @@ from platform_assets.monitoring.report import (
     html_report,
     markdown_table,
     overlay_png,
+)
+from platform_assets.monitoring.skew import (
+    compare,
+    latest_offline,
+    sample_entities,
+    skew_table,
 )
 from platform_assets.partitions import daily_partitions
 from platform_assets.resources import LakeResource
@@ -77,6 +85,10 @@ SCORE_COLUMN = "model_score"
 CATEGORICAL_INPUTS = ("payment_method", "merchant_category")
 """Payment fields the model does not take but whose mix the report watches."""
 MAX_OVERLAYS_IN_METADATA = 4
+ONLINE_FEATURES = {
+    "user_features": list(USER_FEATURE_COLUMNS),
+    "merchant_features": list(MERCHANT_FEATURE_COLUMNS),
+}
 
 
 class DriftConfig(Config):
@@ -364,4 +376,89 @@ def log_drift_run(tracking, context, day, metrics, report, champion, reference, 
         return run.info.run_id
 
 
-MONITORING_ASSETS = [drift_report]
+SKEW_KEY = AssetKey(["monitoring", "training_serving_skew"])
+SKEW_CHECK = "online_matches_offline"
+
+
+class SkewConfig(Config):
+    sample_size: int = Field(default=500, ge=1, description="entities sampled per feature table")
+    seed: int = Field(default=0, description="seed of the entity sample")
+
+
+@asset(
+    key=SKEW_KEY,
+    group_name=MONITORING_GROUP,
+    deps=[online_key(table) for table in FEATURE_TABLES],
+    kinds={"feast", "delta"},
+    check_specs=[
+        AssetCheckSpec(
+            SKEW_CHECK,
+            asset=SKEW_KEY,
+            description="for the sampled entities, every online feature value equals the "
+            "latest offline value up to the last day pushed",
+        )
+    ],
+    description="Training-serving skew: for sampled entities of each feature table, the online "
+    "store's values (Feast SDK) vs the latest offline Delta row up to the last pushed day: "
+    "share of mismatches and largest difference per feature.",
+)
+def training_serving_skew(
+    context: AssetExecutionContext, config: SkewConfig, lake: LakeResource, feast: FeastResource
+):
+    store = feast.store()
+    results, last_days = {}, {}
+    for table in FEATURE_TABLES:
+        pushed = context.instance.get_materialized_partitions(online_key(table))
+        if not pushed:
+            raise Failure(f"{online_key(table).to_user_string()} was never pushed")
+        last_day = date.fromisoformat(max(pushed))
+        offline = latest_offline(
+            lake.read(table_path(table.key)).to_pandas(), table.entity, last_day
+        )
+        entities = sample_entities(offline.index, config.sample_size, config.seed)
+        features = ONLINE_FEATURES[table.name]
+        online = (
+            store.get_online_features(
+                features=[f"{table.name}:{name}" for name in features],
+                entity_rows=[{table.entity: entity} for entity in entities],
+            )
+            .to_df()
+            .set_index(table.entity)
+        )
+        results[table.name] = compare(offline.loc[entities], online, features)
+        last_days[table.name] = last_day.isoformat()
+    skews = [skew for per_table in results.values() for skew in per_table]
+    mismatches = sum(skew.mismatches for skew in skews)
+    per_feature = {
+        f"{name}.{skew.feature}": {
+            "compared": skew.compared,
+            "mismatch_share": skew.mismatch_share,
+            "max_abs_difference": skew.max_abs_difference,
+            "examples": skew.examples,
+        }
+        for name, per_table in results.items()
+        for skew in per_table
+    }
+    yield MaterializeResult(
+        metadata={
+            "mismatches": mismatches,
+            "values_compared": sum(skew.compared for skew in skews),
+            "skew": MetadataValue.md(skew_table(results)),
+            "per_feature": MetadataValue.json(per_feature),
+            "last_pushed_day": MetadataValue.json(last_days),
+        }
+    )
+    yield AssetCheckResult(
+        asset_key=SKEW_KEY,
+        check_name=SKEW_CHECK,
+        passed=mismatches == 0,
+        metadata={
+            "mismatches": mismatches,
+            "mismatching": MetadataValue.json(
+                {key: value for key, value in per_feature.items() if value["examples"]}
+            ),
+        },
+    )
+
+
+MONITORING_ASSETS = [drift_report, training_serving_skew]

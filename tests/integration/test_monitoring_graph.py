@@ -2,13 +2,24 @@
 tests do), then the report of a day inside and a day after its window: the Delta metrics, the
 check, the MLflow run with the HTML report, the reference statistics stored once."""
 
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pandas as pd
 import pyarrow.compute as pc
 import pytest
+from dagster import build_sensor_context
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 from mlflow.tracking import MlflowClient
 
+from platform_assets.features.assets import USER_FEATURES
+from platform_assets.monitoring.alerts import DRIFT_ALERTS_TABLE, AlertResource, drift_alert_sensor
 from platform_assets.monitoring.assets import (
     CATEGORICAL_INPUTS,
     DRIFT_CHECK,
@@ -17,9 +28,14 @@ from platform_assets.monitoring.assets import (
     DRIFT_REFERENCE_TABLE,
     DRIFT_REPORT_KEY,
     SCORE_COLUMN,
+    SKEW_CHECK,
 )
 from platform_assets.monitoring.drift import CRITICAL, SEVERITIES
-from tests.integration.test_training_graph import run_training, training_config
+from platform_assets.monitoring.skew import latest_offline, sample_entities
+from platform_assets.tables import table_path
+from platform_assets.training.assets import MODEL_KEY
+from platform_assets.training.model import CHAMPION, MODEL_NAME
+from tests.integration.test_training_graph import metadata, run_training, training_config
 
 pytestmark = pytest.mark.integration
 
@@ -126,3 +142,167 @@ def test_mlflow_run_holds_metrics_and_the_html_report(materialized_lake, drift_r
         # one embedded histogram overlay per flagged column, nothing loaded from elsewhere
         assert text.count('src="data:image/png;base64,') == len(meta["flagged_columns"])
         assert "http" not in text
+
+
+class _Webhook(BaseHTTPRequestHandler):
+    received: ClassVar[list] = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Webhook.received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook():
+    server = HTTPServer(("127.0.0.1", 0), _Webhook)
+    _Webhook.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/alerts", _Webhook.received
+    server.shutdown()
+    server.server_close()
+
+
+def test_retrain_loop_drift_alert_retrain_champion_rule(materialized_lake, drift_runs, webhook):
+    """drift -> failed check -> sensor: alert recorded and posted, training requested -> the
+    challenger is trained and evaluated -> the champion is kept or replaced by the rule.
+
+    The day's drift comes from thresholds at zero (every significant difference is critical):
+    that the rules detect the generator's injected drift is tested on generated days in
+    tests/monitoring/; here the loop around the check is under test."""
+    url, received = webhook
+    defs, instance, lake = (
+        materialized_lake.defs,
+        materialized_lake.instance,
+        materialized_lake.lake,
+    )
+    tracking = defs.resources["tracking"]
+    client = tracking.client()
+    champion_before = str(client.get_model_version_by_alias(MODEL_NAME, CHAMPION).version)
+    zero = {f"{name}_{level}": 0.0 for name in ("wasserstein", "psi", "cohens_d",
+            "jensen_shannon") for level in ("warning", "critical")}  # fmt: skip
+    day = "2024-01-12"
+    drift = defs.resolve_job_def("drift_job").execute_in_process(
+        partition_key=day,
+        instance=instance,
+        run_config={"ops": {"monitoring__drift_report": {"config": {**zero, "p_value": 1.0}}}},
+    )
+    assert drift.success
+    assert not check_result(drift).passed
+
+    alerts = AlertResource(webhook_url=url, retrain_run_config_json=json.dumps(training_config()))
+    resources = {"lake": lake, "alerts": alerts}
+    with build_sensor_context(instance=instance, resources=resources) as context:
+        result = drift_alert_sensor(context)
+    (request,) = result.run_requests
+    assert request.tags["monitoring.trigger"] == "critical_drift"
+    assert day in request.tags["monitoring.days"].split(",")
+    # the alert: recorded in Delta and posted to the webhook
+    recorded = lake.read(DRIFT_ALERTS_TABLE).to_pandas()
+    mine = recorded[recorded["event_date"] == day]
+    assert len(mine) == 1
+    assert mine["check_run_id"].iloc[0] == drift.run_id
+    assert mine["webhook"].iloc[0] == "HTTP 204"
+    assert mine["retrain_run_key"].iloc[0] == request.run_key
+    assert json.loads(mine["critical_columns"].iloc[0])
+    posted = [alert for alert in received if alert["event_date"] == day]
+    assert len(posted) == 1 and posted[0]["event"] == "critical_drift"
+    # the same failure is not alerted twice
+    with build_sensor_context(
+        instance=instance, resources=resources, cursor=result.cursor
+    ) as context:
+        again = drift_alert_sensor(context)
+    assert not again.run_requests
+
+    # the requested retraining: a challenger evaluated against the champion on the same days
+    retrain = run_training_request(materialized_lake, request)
+    model = metadata(retrain, MODEL_KEY)
+    run = client.get_run(model["mlflow_run_id"])
+    assert run.data.tags["champion.previous_version"] == champion_before
+    previous = float(run.data.tags["champion.previous_pr_auc"])
+    challenger_version = model["registered_model"].rsplit("v", 1)[1]
+    champion_after = str(client.get_model_version_by_alias(MODEL_NAME, CHAMPION).version)
+    if model["champion_decision"] == "promoted":
+        assert model["pr_auc"] > previous - 5e-7
+        assert champion_after == challenger_version
+    else:
+        assert model["champion_decision"] == "kept"
+        assert model["pr_auc"] <= previous + 5e-7
+        assert champion_after == champion_before
+
+
+def run_training_request(materialized_lake, request):
+    job = materialized_lake.defs.resolve_job_def(request.job_name or "training_job")
+    result = job.execute_in_process(
+        instance=materialized_lake.instance, run_config=request.run_config, tags=request.tags
+    )
+    assert result.success
+    return result
+
+
+@pytest.fixture(scope="module")
+def pushed_online(materialized_lake):
+    """Registry applied and every day pushed online in one range run."""
+    defs, instance = materialized_lake.defs, materialized_lake.instance
+    assert defs.resolve_job_def("feast_apply_job").execute_in_process(instance=instance).success
+    result = defs.resolve_job_def("online_store_job").execute_in_process(
+        instance=instance,
+        tags={
+            ASSET_PARTITION_RANGE_START_TAG: materialized_lake.days[0],
+            ASSET_PARTITION_RANGE_END_TAG: materialized_lake.days[-1],
+        },
+    )
+    assert result.success
+    return defs.resources["feast"]
+
+
+def run_skew(materialized_lake):
+    result = materialized_lake.defs.resolve_job_def("skew_job").execute_in_process(
+        instance=materialized_lake.instance, run_config={"ops": {}}
+    )
+    assert result.success
+    (event,) = result.get_asset_materialization_events()
+    meta = {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
+    (evaluation,) = [
+        e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
+    assert evaluation.check_name == SKEW_CHECK
+    return meta, evaluation
+
+
+def test_skew_check_finds_no_mismatch_then_an_injected_corruption(materialized_lake, pushed_online):
+    meta, evaluation = run_skew(materialized_lake)
+    assert meta["mismatches"] == 0
+    assert evaluation.passed
+    assert meta["values_compared"] > 0
+    assert set(meta["last_pushed_day"].values()) == {materialized_lake.days[-1]}
+
+    # corrupt one user's online value (same timestamps: the store takes the write)
+    store = pushed_online.store()
+    offline = latest_offline(
+        materialized_lake.lake.read(table_path(USER_FEATURES.key)).to_pandas(), "user_id", None
+    )
+    victim = sample_entities(offline.index, 500, 0)[0]  # sampled by the asset's defaults
+    original = offline.loc[[victim]].reset_index()
+    corrupted = original.copy()
+    corrupted["user_amount_sum_24h"] = corrupted["user_amount_sum_24h"] + 12.5
+    store.write_to_online_store("user_features", corrupted)
+    try:
+        meta, evaluation = run_skew(materialized_lake)
+        assert not evaluation.passed
+        assert meta["mismatches"] == 1
+        skew = meta["per_feature"]["user_features.user_amount_sum_24h"]
+        assert skew["examples"] == [victim]
+        assert skew["max_abs_difference"] == pytest.approx(12.5)
+        assert skew["mismatch_share"] == pytest.approx(1 / skew["compared"])
+    finally:
+        store.write_to_online_store("user_features", original)
+    meta, evaluation = run_skew(materialized_lake)
+    assert evaluation.passed
