@@ -155,3 +155,17 @@ def test_ui_shows_the_feature_store_assets_and_their_sensor(dagster_dev):
         )
     repository = data["repositoriesOrError"]["nodes"][0]
     assert "online_store_after_features_sensor" in {s["name"] for s in repository["sensors"]}
+
+
+def test_ui_shows_the_training_assets_with_their_checks_and_lineage(dagster_dev):
+    nodes = {
+        "/".join(node["assetKey"]["path"]): node
+        for node in graphql(dagster_dev, QUERY)["assetNodes"]
+    }
+    for name in ("training/labels", "training/training_set", "training/model"):
+        assert nodes[name]["groupName"] == "training"
+    checks = {c["name"] for c in nodes["training/training_set"]["assetChecksOrError"]["checks"]}
+    assert {"features_not_after_row", "no_label_in_features", "one_row_per_label"} <= checks
+    assert {"features/user_features", "silver/chargebacks", "feature_store/registry"} <= (
+        _upstream(nodes, "training/model")
+    )
