@@ -18,6 +18,7 @@ from platform_assets.jobs import (
     drift_job,
     feast_apply_job,
     online_store_job,
+    performance_job,
     reference_lake_job,
     skew_job,
     training_job,
@@ -25,6 +26,11 @@ from platform_assets.jobs import (
 from platform_assets.lake.assets import SILVER_ASSETS
 from platform_assets.monitoring.alerts import alert_resource, drift_alert_sensor
 from platform_assets.monitoring.assets import MONITORING_ASSETS
+from platform_assets.monitoring.freshness import (
+    FRESHNESS_CHECKS,
+    freshness_checks_sensor,
+    freshness_job,
+)
 from platform_assets.resources import platform_resources
 from platform_assets.schedules import nightly_lake_schedule
 from platform_assets.tracking import tracking_resource
@@ -47,6 +53,7 @@ def build_definitions(settings: PlatformSettings | None = None) -> Definitions:
             *TRAINING_ASSETS,
             *MONITORING_ASSETS,
         ],
+        asset_checks=FRESHNESS_CHECKS,
         jobs=[
             daily_lake_job,
             reference_lake_job,
@@ -57,12 +64,15 @@ def build_definitions(settings: PlatformSettings | None = None) -> Definitions:
             training_job,
             drift_job,
             skew_job,
+            performance_job,
+            freshness_job,
         ],
         sensors=[
             landing_files_sensor,
             features_after_lake_sensor,
             online_store_after_features_sensor,
             drift_alert_sensor,
+            freshness_checks_sensor,
         ],
         schedules=[nightly_lake_schedule],
         resources={

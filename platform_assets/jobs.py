@@ -7,7 +7,7 @@ from platform_assets.feature_store.registry import FEATURE_STORE_GROUP, REGISTRY
 from platform_assets.ingest.assets import bronze_key
 from platform_assets.ingest.sources import PARTITIONED_SOURCES, REFERENCE_SOURCES, LandingSource
 from platform_assets.lake.assets import silver_key
-from platform_assets.monitoring.assets import DRIFT_REPORT_KEY, SKEW_KEY
+from platform_assets.monitoring.assets import DRIFT_REPORT_KEY, PERFORMANCE_KEY, SKEW_KEY
 from platform_assets.partitions import daily_partitions
 from platform_assets.tables import quarantine_key
 
@@ -79,6 +79,14 @@ drift_job = define_asset_job(
     partitions_def=daily_partitions,
     description="Drift report of one day against the champion's training set (run the "
     "training job first).",
+)
+
+performance_job = define_asset_job(
+    "performance_job",
+    selection=AssetSelection.assets(PERFORMANCE_KEY),
+    partitions_def=daily_partitions,
+    description="The champion's ROC-AUC / precision at the alert rate on a day whose labels "
+    "have matured, against its training evaluation.",
 )
 
 skew_job = define_asset_job(

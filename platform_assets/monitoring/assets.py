@@ -11,7 +11,7 @@ the check `no_critical_drift`. The reference statistics are computed once per tr
 
 import base64
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import mlflow
 import pandas as pd
@@ -37,7 +37,7 @@ from platform_assets.feature_store.online import online_key
 from platform_assets.feature_store.repo import FeastResource
 from platform_assets.features.assets import FEATURE_TABLES
 from platform_assets.features.compute import MERCHANT_FEATURE_COLUMNS, USER_FEATURE_COLUMNS
-from platform_assets.ingest.sources import TRANSACTIONS
+from platform_assets.ingest.sources import CHARGEBACKS, TRANSACTIONS
 from platform_assets.lake.assets import silver_key
 from platform_assets.monitoring.drift import (
     CRITICAL,
@@ -51,6 +51,7 @@ from platform_assets.monitoring.drift import (
     drift_metrics,
     worst_severity,
 )
+from platform_assets.monitoring.performance import DropRule, judge_drop
 from platform_assets.monitoring.report import (
     flagged_columns,
     html_report,
@@ -68,8 +69,18 @@ from platform_assets.resources import LakeResource
 from platform_assets.tables import table_path
 from platform_assets.tracking import TrackingResource
 from platform_assets.training.assets import MODEL_KEY, TRAINING_SET_TABLE
-from platform_assets.training.labels import SILVER_TRANSACTIONS
-from platform_assets.training.model import CHAMPION, MODEL_NAME, fraud_scores
+from platform_assets.training.labels import (
+    CHARGEBACK_COLUMNS,
+    KNOWN_STATUSES,
+    SILVER_CHARGEBACKS,
+    SILVER_TRANSACTIONS,
+    LabelWindow,
+    compute_labels,
+    current_input_versions,
+    default_cutoff,
+    read_input,
+)
+from platform_assets.training.model import CHAMPION, MODEL_NAME, evaluate, fraud_scores
 from platform_assets.training.training_set import (
     current_feature_versions,
     historical_features,
@@ -128,6 +139,7 @@ class Champion:
     training_set_hash: str
     training_set_version: int
     feature_service: str
+    run_id: str
 
 
 def load_champion(tracking: TrackingResource) -> Champion:
@@ -147,6 +159,7 @@ def load_champion(tracking: TrackingResource) -> Champion:
         training_set_hash=tags["training_set.content_hash"],
         training_set_version=int(tags["training_set.delta_version"]),
         feature_service=tags["feast.feature_service"],
+        run_id=version.run_id,
     )
 
 
@@ -461,4 +474,123 @@ def training_serving_skew(
     )
 
 
-MONITORING_ASSETS = [drift_report, training_serving_skew]
+PERFORMANCE_KEY = AssetKey(["monitoring", "model_performance"])
+PERFORMANCE_TABLE = table_path(PERFORMANCE_KEY)
+PERFORMANCE_CHECK = "no_significant_performance_drop"
+
+
+class PerformanceConfig(Config):
+    label_cutoff: str | None = Field(
+        default=None,
+        description="Labels as known at this instant (ISO 8601 with offset); default: the "
+        "latest reported chargeback in the lake.",
+    )
+    maturity_days: float = Field(
+        default=30.0, ge=0, description="Days before a payment without chargeback is legit."
+    )
+    alert_rate: float = Field(default=0.01, gt=0, le=1)
+    min_drop: float = Field(default=0.02, ge=0, description="ROC-AUC drop never alerted")
+    z: float = Field(default=2.0, gt=0, description="standard errors a drop must exceed")
+
+
+@asset(
+    key=PERFORMANCE_KEY,
+    group_name=MONITORING_GROUP,
+    partitions_def=daily_partitions,
+    deps=[silver_key(TRANSACTIONS), silver_key(CHARGEBACKS), MODEL_KEY],
+    kinds={"delta", "mlflow", "scikitlearn"},
+    check_specs=[
+        AssetCheckSpec(
+            PERFORMANCE_CHECK,
+            asset=PERFORMANCE_KEY,
+            partitions_def=daily_partitions,
+            description="the day's ROC-AUC is not significantly below the champion's ROC-AUC "
+            "at training (Hanley-McNeil standard error on the day's counts)",
+        )
+    ],
+    description="Once a day's labels have matured: the champion's ROC-AUC, PR-AUC and "
+    "precision/recall at the alert rate on that day, against its evaluation at training.",
+)
+def model_performance(
+    context: AssetExecutionContext,
+    config: PerformanceConfig,
+    lake: LakeResource,
+    feast: FeastResource,
+    tracking: TrackingResource,
+):
+    day = date.fromisoformat(context.partition_key)
+    versions = current_input_versions(lake)
+    if config.label_cutoff:
+        cutoff = datetime.fromisoformat(config.label_cutoff)
+    else:
+        cutoff = default_cutoff(read_input(lake, SILVER_CHARGEBACKS, versions, CHARGEBACK_COLUMNS))
+        if cutoff is None:
+            raise Failure("silver chargebacks hold no rows: give label_cutoff")
+    matures = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC) + timedelta(
+        days=config.maturity_days
+    )
+    if matures > cutoff:
+        raise Failure(
+            f"the labels of {day} are not mature at {cutoff.isoformat()}: every payment of the "
+            f"day is mature from {matures.isoformat()} (maturity_days={config.maturity_days})"
+        )
+    window = LabelWindow(day, day, cutoff, config.maturity_days)
+    labels = compute_labels(lake, window, versions).to_pandas()
+    known = labels[labels["label_status"].isin(KNOWN_STATUSES)][["transaction_id", "label"]]
+    champion = load_champion(tracking)
+    rows = day_rows(lake, feast, champion, day).merge(known, on="transaction_id", how="inner")
+    label_values = rows["label"].astype(int).to_numpy()
+    frauds, legit = int(label_values.sum()), int((label_values == 0).sum())
+    if frauds == 0 or legit == 0:
+        raise Failure(f"{day}: {frauds} frauds, {legit} legit labelled payments: need both")
+    metrics = evaluate(label_values, rows[SCORE_COLUMN].to_numpy(), config.alert_rate)
+    training = tracking.client().get_run(champion.run_id).data.metrics
+    verdict = judge_drop(
+        metrics["roc_auc"], frauds, legit, training["roc_auc"], DropRule(config.min_drop, config.z)
+    )
+    record = pa.table(
+        {
+            "event_date": pa.array([day], pa.date32()),
+            "label_cutoff": [cutoff.isoformat()],
+            "champion_version": [champion.version],
+            "frauds": [frauds],
+            "legit": [legit],
+            **{name: [float(value)] for name, value in metrics.items()},
+            **{f"training_{name}": [float(training[name])] for name in TRAINING_METRICS},
+            "roc_auc_drop": [verdict.drop],
+            "roc_auc_standard_error": [verdict.standard_error],
+            "significant_drop": [verdict.significant],
+        }
+    )
+    version = lake.replace_partition(PERFORMANCE_TABLE, record, "event_date", day)
+    comparison = {
+        name: {"day": metrics[name], "training": training[name]} for name in TRAINING_METRICS
+    }
+    yield MaterializeResult(
+        metadata={
+            **{name: MetadataValue.float(float(value)) for name, value in metrics.items()},
+            **{f"training_{name}": float(training[name]) for name in TRAINING_METRICS},
+            "frauds": frauds,
+            "legit": legit,
+            "label_cutoff": cutoff.isoformat(),
+            "champion_version": champion.version,
+            "comparison": MetadataValue.json(comparison),
+            "delta_version": version,
+        }
+    )
+    yield AssetCheckResult(
+        asset_key=PERFORMANCE_KEY,
+        check_name=PERFORMANCE_CHECK,
+        passed=not verdict.significant,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            "reason": verdict.reason,
+            "roc_auc_drop": verdict.drop,
+            "threshold": verdict.threshold,
+            "standard_error": verdict.standard_error,
+        },
+    )
+
+
+TRAINING_METRICS = ("roc_auc", "pr_auc", "precision_at_alert_rate", "recall_at_alert_rate")
+MONITORING_ASSETS = [drift_report, training_serving_skew, model_performance]

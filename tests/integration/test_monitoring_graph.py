@@ -12,6 +12,9 @@ import pandas as pd
 import pyarrow.compute as pc
 import pytest
 from dagster import build_sensor_context
+from dagster._core.definitions.asset_checks.asset_check_factories.freshness_checks import (
+    time_partition,
+)
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
@@ -27,10 +30,12 @@ from platform_assets.monitoring.assets import (
     DRIFT_METRICS_TABLE,
     DRIFT_REFERENCE_TABLE,
     DRIFT_REPORT_KEY,
+    PERFORMANCE_TABLE,
     SCORE_COLUMN,
     SKEW_CHECK,
 )
 from platform_assets.monitoring.drift import CRITICAL, SEVERITIES
+from platform_assets.monitoring.freshness import FRESH_ASSETS
 from platform_assets.monitoring.skew import latest_offline, sample_entities
 from platform_assets.tables import table_path
 from platform_assets.training.assets import MODEL_KEY
@@ -306,3 +311,77 @@ def test_skew_check_finds_no_mismatch_then_an_injected_corruption(materialized_l
         store.write_to_online_store("user_features", original)
     meta, evaluation = run_skew(materialized_lake)
     assert evaluation.passed
+
+
+def test_performance_once_labels_mature(materialized_lake, drift_runs):
+    defs, instance = materialized_lake.defs, materialized_lake.instance
+    job = defs.resolve_job_def("performance_job")
+    day = "2024-01-10"
+    # with 30 days to mature, the lake's last chargeback is too early: a clear refusal
+    immature = job.execute_in_process(partition_key=day, instance=instance, raise_on_error=False)
+    assert not immature.success
+    (failure,) = [e for e in immature.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "not mature" in failure.event_specific_data.error.message
+
+    config = {"ops": {"monitoring__model_performance": {"config": {"maturity_days": 0.0}}}}
+    result = job.execute_in_process(partition_key=day, instance=instance, run_config=config)
+    assert result.success
+    (event,) = result.get_asset_materialization_events()
+    meta = {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
+    # labels: the generator's chargebacks of the day's silver payments
+    truth = materialized_lake.truth.transactions
+    payments = set(
+        truth.loc[
+            (truth["expected_outcome"] == "silver")
+            & (truth["partition_date"] == pd.Timestamp(day).date()),
+            "transaction_id",
+        ]
+    )
+    chargebacks = materialized_lake.truth.chargebacks
+    frauds = set(chargebacks.loc[chargebacks["reason"].str.startswith("fraud_"), "transaction_id"])
+    assert meta["frauds"] == len(payments & frauds)
+    assert meta["legit"] == len(payments - frauds)
+    # compared with the champion's own evaluation at training
+    client = defs.resources["tracking"].client()
+    version = client.get_model_version_by_alias(MODEL_NAME, CHAMPION)
+    assert meta["champion_version"] == str(version.version)
+    training = client.get_run(version.run_id).data.metrics
+    assert meta["training_roc_auc"] == training["roc_auc"]
+    assert 0 <= meta["roc_auc"] <= 1
+    (evaluation,) = [
+        e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
+    drop = evaluation.metadata["roc_auc_drop"].value
+    assert drop == pytest.approx(training["roc_auc"] - meta["roc_auc"])
+    assert evaluation.passed == (drop <= evaluation.metadata["threshold"].value)
+    stored = materialized_lake.lake.read(PERFORMANCE_TABLE).to_pandas()
+    assert len(stored[stored["event_date"] == pd.Timestamp(day).date()]) == 1
+
+
+def run_freshness(materialized_lake) -> dict:
+    result = materialized_lake.defs.resolve_job_def("freshness_job").execute_in_process(
+        instance=materialized_lake.instance, raise_on_error=False
+    )
+    return {
+        e.event_specific_data.asset_key: e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+
+
+def test_freshness_checks(materialized_lake, pushed_online, monkeypatch):
+    # today the session's 2024 data is stale: every check fails, saying when it was updated
+    stale = run_freshness(materialized_lake)
+    assert set(stale) == set(FRESH_ASSETS)
+    assert not any(evaluation.passed for evaluation in stale.values())
+    # the morning after the lake's last day, past the 06:00 deadline, every table is fresh
+    last = pd.Timestamp(materialized_lake.days[-1], tz="UTC")
+    morning = (last + pd.Timedelta(days=1, hours=7)).timestamp()
+    monkeypatch.setattr(time_partition, "get_current_timestamp", lambda: morning)
+    fresh = run_freshness(materialized_lake)
+    assert set(fresh) == set(FRESH_ASSETS)
+    assert all(evaluation.passed for evaluation in fresh.values()), {
+        key.to_user_string(): evaluation.metadata for key, evaluation in fresh.items()
+    }
