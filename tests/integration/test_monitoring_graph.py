@@ -4,6 +4,7 @@ check, the MLflow run with the HTML report, the reference statistics stored once
 
 import json
 import threading
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -21,6 +22,8 @@ from dagster._core.storage.tags import (
 )
 from mlflow.tracking import MlflowClient
 
+from platform_assets.definitions import build_definitions
+from platform_assets.environment import TrackingSettings, platform_settings
 from platform_assets.features.assets import USER_FEATURES
 from platform_assets.monitoring.alerts import DRIFT_ALERTS_TABLE, AlertResource, drift_alert_sensor
 from platform_assets.monitoring.assets import (
@@ -44,21 +47,34 @@ from tests.integration.test_training_graph import metadata, run_training, traini
 
 pytestmark = pytest.mark.integration
 
+
+@pytest.fixture(scope="module")
+def monitoring_lake(materialized_lake, tmp_path_factory):
+    """The session lake, with an MLflow store of its own: the models trained here must not
+    be the champion the training tests expect to promote first."""
+    folder = tmp_path_factory.mktemp("mlflow_monitoring")
+    settings = replace(
+        platform_settings(),
+        tracking=TrackingSettings(sqlite_path=folder / "mlflow.db", artifact_root=str(folder)),
+    )
+    return replace(materialized_lake, defs=build_definitions(settings))
+
+
 DAYS = ("2024-01-11", "2024-01-05")
 
 
 @pytest.fixture(scope="module")
-def drift_runs(materialized_lake):
-    defs, instance = materialized_lake.defs, materialized_lake.instance
+def drift_runs(monitoring_lake):
+    defs, instance = monitoring_lake.defs, monitoring_lake.instance
     assert defs.resolve_job_def("feast_apply_job").execute_in_process(instance=instance).success
-    run_training(materialized_lake, training_config())
+    run_training(monitoring_lake, training_config())
     job = defs.resolve_job_def("drift_job")
     results = {}
     reference_versions = []
     for day in DAYS:
         results[day] = job.execute_in_process(partition_key=day, instance=instance)
         assert results[day].success
-        reference_versions.append(materialized_lake.lake.version(DRIFT_REFERENCE_TABLE))
+        reference_versions.append(monitoring_lake.lake.version(DRIFT_REFERENCE_TABLE))
     return results, reference_versions
 
 
@@ -79,9 +95,9 @@ def check_result(result):
     return evaluation
 
 
-def test_metrics_table_has_every_column_once_per_day(materialized_lake, drift_runs):
+def test_metrics_table_has_every_column_once_per_day(monitoring_lake, drift_runs):
     results, _ = drift_runs
-    table = materialized_lake.lake.read(DRIFT_METRICS_TABLE).to_pandas()
+    table = monitoring_lake.lake.read(DRIFT_METRICS_TABLE).to_pandas()
     for day, result in results.items():
         rows = table[table["event_date"] == pd.Timestamp(day).date()]
         meta = materialization(result)
@@ -93,7 +109,7 @@ def test_metrics_table_has_every_column_once_per_day(materialized_lake, drift_ru
         assert numeric["ks_statistic"].between(0, 1).all()
         assert (rows.loc[rows["kind"] == "categorical", "jensen_shannon"].between(0, 1)).all()
         # the silver rows of that day were compared
-        silver = materialized_lake.truth.transactions
+        silver = monitoring_lake.truth.transactions
         expected = silver[
             (silver["expected_outcome"] == "silver")
             & (silver["partition_date"] == pd.Timestamp(day).date())
@@ -103,9 +119,9 @@ def test_metrics_table_has_every_column_once_per_day(materialized_lake, drift_ru
         assert meta["worst_severity"] == max(rows["severity"], key=SEVERITIES.index)
 
 
-def test_check_fails_exactly_on_critical_drift(materialized_lake, drift_runs):
+def test_check_fails_exactly_on_critical_drift(monitoring_lake, drift_runs):
     results, _ = drift_runs
-    table = materialized_lake.lake.read(DRIFT_METRICS_TABLE).to_pandas()
+    table = monitoring_lake.lake.read(DRIFT_METRICS_TABLE).to_pandas()
     for day, result in results.items():
         rows = table[table["event_date"] == pd.Timestamp(day).date()]
         evaluation = check_result(result)
@@ -114,22 +130,22 @@ def test_check_fails_exactly_on_critical_drift(materialized_lake, drift_runs):
         assert set(evaluation.metadata["critical"].value) == critical
 
 
-def test_reference_statistics_are_computed_once(materialized_lake, drift_runs):
+def test_reference_statistics_are_computed_once(monitoring_lake, drift_runs):
     results, reference_versions = drift_runs
     # the second day found the stored statistics: no new Delta version
     assert reference_versions[0] == reference_versions[1]
-    stored = materialized_lake.lake.read(DRIFT_REFERENCE_TABLE).to_pandas()
+    stored = monitoring_lake.lake.read(DRIFT_REFERENCE_TABLE).to_pandas()
     keys = {materialization(result)["reference_key"] for result in results.values()}
     assert len(keys) == 1
     (key,) = keys
-    assert pc.sum(pc.equal(materialized_lake.lake.read(DRIFT_REFERENCE_TABLE)["reference_key"],
+    assert pc.sum(pc.equal(monitoring_lake.lake.read(DRIFT_REFERENCE_TABLE)["reference_key"],
                            key)).as_py() == len(stored[stored["reference_key"] == key])  # fmt: skip
     assert SCORE_COLUMN in set(stored["column"])
 
 
-def test_mlflow_run_holds_metrics_and_the_html_report(materialized_lake, drift_runs, tmp_path):
+def test_mlflow_run_holds_metrics_and_the_html_report(monitoring_lake, drift_runs, tmp_path):
     results, _ = drift_runs
-    tracking = materialized_lake.defs.resources["tracking"]
+    tracking = monitoring_lake.defs.resources["tracking"]
     client: MlflowClient = tracking.client()
     experiment = client.get_experiment_by_name(DRIFT_EXPERIMENT)
     for day, result in results.items():
@@ -173,7 +189,7 @@ def webhook():
     server.server_close()
 
 
-def test_retrain_loop_drift_alert_retrain_champion_rule(materialized_lake, drift_runs, webhook):
+def test_retrain_loop_drift_alert_retrain_champion_rule(monitoring_lake, drift_runs, webhook):
     """drift -> failed check -> sensor: alert recorded and posted, training requested -> the
     challenger is trained and evaluated -> the champion is kept or replaced by the rule.
 
@@ -182,9 +198,9 @@ def test_retrain_loop_drift_alert_retrain_champion_rule(materialized_lake, drift
     tests/monitoring/; here the loop around the check is under test."""
     url, received = webhook
     defs, instance, lake = (
-        materialized_lake.defs,
-        materialized_lake.instance,
-        materialized_lake.lake,
+        monitoring_lake.defs,
+        monitoring_lake.instance,
+        monitoring_lake.lake,
     )
     tracking = defs.resources["tracking"]
     client = tracking.client()
@@ -225,7 +241,7 @@ def test_retrain_loop_drift_alert_retrain_champion_rule(materialized_lake, drift
     assert not again.run_requests
 
     # the requested retraining: a challenger evaluated against the champion on the same days
-    retrain = run_training_request(materialized_lake, request)
+    retrain = run_training_request(monitoring_lake, request)
     model = metadata(retrain, MODEL_KEY)
     run = client.get_run(model["mlflow_run_id"])
     assert run.data.tags["champion.previous_version"] == champion_before
@@ -241,34 +257,34 @@ def test_retrain_loop_drift_alert_retrain_champion_rule(materialized_lake, drift
         assert champion_after == champion_before
 
 
-def run_training_request(materialized_lake, request):
-    job = materialized_lake.defs.resolve_job_def(request.job_name or "training_job")
+def run_training_request(monitoring_lake, request):
+    job = monitoring_lake.defs.resolve_job_def(request.job_name or "training_job")
     result = job.execute_in_process(
-        instance=materialized_lake.instance, run_config=request.run_config, tags=request.tags
+        instance=monitoring_lake.instance, run_config=request.run_config, tags=request.tags
     )
     assert result.success
     return result
 
 
 @pytest.fixture(scope="module")
-def pushed_online(materialized_lake):
+def pushed_online(monitoring_lake):
     """Registry applied and every day pushed online in one range run."""
-    defs, instance = materialized_lake.defs, materialized_lake.instance
+    defs, instance = monitoring_lake.defs, monitoring_lake.instance
     assert defs.resolve_job_def("feast_apply_job").execute_in_process(instance=instance).success
     result = defs.resolve_job_def("online_store_job").execute_in_process(
         instance=instance,
         tags={
-            ASSET_PARTITION_RANGE_START_TAG: materialized_lake.days[0],
-            ASSET_PARTITION_RANGE_END_TAG: materialized_lake.days[-1],
+            ASSET_PARTITION_RANGE_START_TAG: monitoring_lake.days[0],
+            ASSET_PARTITION_RANGE_END_TAG: monitoring_lake.days[-1],
         },
     )
     assert result.success
     return defs.resources["feast"]
 
 
-def run_skew(materialized_lake):
-    result = materialized_lake.defs.resolve_job_def("skew_job").execute_in_process(
-        instance=materialized_lake.instance, run_config={"ops": {}}
+def run_skew(monitoring_lake):
+    result = monitoring_lake.defs.resolve_job_def("skew_job").execute_in_process(
+        instance=monitoring_lake.instance, run_config={"ops": {}}
     )
     assert result.success
     (event,) = result.get_asset_materialization_events()
@@ -282,17 +298,17 @@ def run_skew(materialized_lake):
     return meta, evaluation
 
 
-def test_skew_check_finds_no_mismatch_then_an_injected_corruption(materialized_lake, pushed_online):
-    meta, evaluation = run_skew(materialized_lake)
+def test_skew_check_finds_no_mismatch_then_an_injected_corruption(monitoring_lake, pushed_online):
+    meta, evaluation = run_skew(monitoring_lake)
     assert meta["mismatches"] == 0
     assert evaluation.passed
     assert meta["values_compared"] > 0
-    assert set(meta["last_pushed_day"].values()) == {materialized_lake.days[-1]}
+    assert set(meta["last_pushed_day"].values()) == {monitoring_lake.days[-1]}
 
     # corrupt one user's online value (same timestamps: the store takes the write)
     store = pushed_online.store()
     offline = latest_offline(
-        materialized_lake.lake.read(table_path(USER_FEATURES.key)).to_pandas(), "user_id", None
+        monitoring_lake.lake.read(table_path(USER_FEATURES.key)).to_pandas(), "user_id", None
     )
     victim = sample_entities(offline.index, 500, 0)[0]  # sampled by the asset's defaults
     original = offline.loc[[victim]].reset_index()
@@ -300,7 +316,7 @@ def test_skew_check_finds_no_mismatch_then_an_injected_corruption(materialized_l
     corrupted["user_amount_sum_24h"] = corrupted["user_amount_sum_24h"] + 12.5
     store.write_to_online_store("user_features", corrupted)
     try:
-        meta, evaluation = run_skew(materialized_lake)
+        meta, evaluation = run_skew(monitoring_lake)
         assert not evaluation.passed
         assert meta["mismatches"] == 1
         skew = meta["per_feature"]["user_features.user_amount_sum_24h"]
@@ -309,12 +325,12 @@ def test_skew_check_finds_no_mismatch_then_an_injected_corruption(materialized_l
         assert skew["mismatch_share"] == pytest.approx(1 / skew["compared"])
     finally:
         store.write_to_online_store("user_features", original)
-    meta, evaluation = run_skew(materialized_lake)
+    meta, evaluation = run_skew(monitoring_lake)
     assert evaluation.passed
 
 
-def test_performance_once_labels_mature(materialized_lake, drift_runs):
-    defs, instance = materialized_lake.defs, materialized_lake.instance
+def test_performance_once_labels_mature(monitoring_lake, drift_runs):
+    defs, instance = monitoring_lake.defs, monitoring_lake.instance
     job = defs.resolve_job_def("performance_job")
     day = "2024-01-10"
     # with 30 days to mature, the lake's last chargeback is too early: a clear refusal
@@ -329,7 +345,7 @@ def test_performance_once_labels_mature(materialized_lake, drift_runs):
     (event,) = result.get_asset_materialization_events()
     meta = {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
     # labels: the generator's chargebacks of the day's silver payments
-    truth = materialized_lake.truth.transactions
+    truth = monitoring_lake.truth.transactions
     payments = set(
         truth.loc[
             (truth["expected_outcome"] == "silver")
@@ -337,7 +353,7 @@ def test_performance_once_labels_mature(materialized_lake, drift_runs):
             "transaction_id",
         ]
     )
-    chargebacks = materialized_lake.truth.chargebacks
+    chargebacks = monitoring_lake.truth.chargebacks
     frauds = set(chargebacks.loc[chargebacks["reason"].str.startswith("fraud_"), "transaction_id"])
     assert meta["frauds"] == len(payments & frauds)
     assert meta["legit"] == len(payments - frauds)
@@ -356,13 +372,13 @@ def test_performance_once_labels_mature(materialized_lake, drift_runs):
     drop = evaluation.metadata["roc_auc_drop"].value
     assert drop == pytest.approx(training["roc_auc"] - meta["roc_auc"])
     assert evaluation.passed == (drop <= evaluation.metadata["threshold"].value)
-    stored = materialized_lake.lake.read(PERFORMANCE_TABLE).to_pandas()
+    stored = monitoring_lake.lake.read(PERFORMANCE_TABLE).to_pandas()
     assert len(stored[stored["event_date"] == pd.Timestamp(day).date()]) == 1
 
 
-def run_freshness(materialized_lake) -> dict:
-    result = materialized_lake.defs.resolve_job_def("freshness_job").execute_in_process(
-        instance=materialized_lake.instance, raise_on_error=False
+def run_freshness(monitoring_lake) -> dict:
+    result = monitoring_lake.defs.resolve_job_def("freshness_job").execute_in_process(
+        instance=monitoring_lake.instance, raise_on_error=False
     )
     return {
         e.event_specific_data.asset_key: e.event_specific_data
@@ -371,16 +387,16 @@ def run_freshness(materialized_lake) -> dict:
     }
 
 
-def test_freshness_checks(materialized_lake, pushed_online, monkeypatch):
+def test_freshness_checks(monitoring_lake, pushed_online, monkeypatch):
     # today the session's 2024 data is stale: every check fails, saying when it was updated
-    stale = run_freshness(materialized_lake)
+    stale = run_freshness(monitoring_lake)
     assert set(stale) == set(FRESH_ASSETS)
     assert not any(evaluation.passed for evaluation in stale.values())
     # the morning after the lake's last day, past the 06:00 deadline, every table is fresh
-    last = pd.Timestamp(materialized_lake.days[-1], tz="UTC")
+    last = pd.Timestamp(monitoring_lake.days[-1], tz="UTC")
     morning = (last + pd.Timedelta(days=1, hours=7)).timestamp()
     monkeypatch.setattr(time_partition, "get_current_timestamp", lambda: morning)
-    fresh = run_freshness(materialized_lake)
+    fresh = run_freshness(monitoring_lake)
     assert set(fresh) == set(FRESH_ASSETS)
     assert all(evaluation.passed for evaluation in fresh.values()), {
         key.to_user_string(): evaluation.metadata for key, evaluation in fresh.items()
