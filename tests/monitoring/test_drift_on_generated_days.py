@@ -1,8 +1,8 @@
 """The drift rules on generated payments, judged by the generator's ground truth.
 
-For each of 20 seeds the generator writes 5 days with drift injected from the 5th: days 1-3
-are the reference, day 4 is a clean day (a false alarm if anything is critical), day 5 is
-drifted (the ground truth names the drifted columns). Columns are the payment's own fields,
+For each of 20 seeds the generator writes 6 days with drift injected from the 5th: days 1-3
+are the reference, day 4 is a clean day (a false alarm if anything is critical), days 5 and 6
+are drifted (the ground truth names the drifted columns). Columns are the payment's own fields,
 as the model's request features and the drift report's categorical inputs see them.
 """
 
@@ -41,7 +41,7 @@ def payments(truth) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def judged_days() -> list[dict]:
-    """Per seed: the ground truth's drift flags and the metrics of days 4 and 5."""
+    """Per seed: the ground truth's drift flags and the metrics of days 4, 5 and 6."""
     out = []
     with tempfile.TemporaryDirectory() as folder:
         for seed in SEEDS:
@@ -49,7 +49,7 @@ def judged_days() -> list[dict]:
                 GeneratorConfig(
                     out_dir=Path(folder) / str(seed),
                     start=FIRST,
-                    days=5,
+                    days=6,
                     rows_per_day=2000,
                     seed=seed,
                     drift_from=DRIFT_FROM,
@@ -66,7 +66,7 @@ def judged_days() -> list[dict]:
                     "summary": truth.summary,
                     "days": {
                         current.isoformat(): drift_metrics(reference, rows[day == current])
-                        for current in (FIRST + timedelta(days=3), DRIFT_FROM)
+                        for current in (FIRST + timedelta(days=n) for n in (3, 4, 5))
                     },
                 }
             )
@@ -91,12 +91,14 @@ def test_drifted_columns_are_flagged_from_the_drift_date(judged_days):
         summary = seed["summary"]
         assert summary["drift_from"] == DRIFT_FROM.isoformat()
         drifted = {TRUTH_COLUMNS.get(name, name) for name in summary["drifted_columns"]}
-        assert summary["per_day"][DRIFT_FROM.isoformat()]["drifted"]
-        severity = seed["days"][DRIFT_FROM.isoformat()].set_index("column")["severity"]
-        flagged = set(severity.index[severity != OK])
-        # every drifted column is flagged, nothing else, and the day raises an alert
-        assert flagged == drifted, (seed["seed"], severity.to_dict())
-        assert worst_severity(severity) == CRITICAL, seed["seed"]
+        drifted_days = [day for day in seed["days"] if summary["per_day"][day]["drifted"]]
+        assert drifted_days == [DRIFT_FROM.isoformat(), (DRIFT_FROM + timedelta(1)).isoformat()]
+        for day in drifted_days:
+            severity = seed["days"][day].set_index("column")["severity"]
+            flagged = set(severity.index[severity != OK])
+            # every drifted column is flagged, nothing else, and the day raises an alert
+            assert flagged == drifted, (seed["seed"], day, severity.to_dict())
+            assert worst_severity(severity) == CRITICAL, (seed["seed"], day)
 
 
 def test_clean_days_are_mostly_all_ok(judged_days):
