@@ -248,3 +248,30 @@ def services_env(
 ) -> Iterator[PlatformSettings]:
     with services_profile(tmp_path, s3_server, postgres_database) as settings:
         yield settings
+
+
+@contextmanager
+def services_feast_profile(
+    root: Path, s3_server: S3Server, postgres_database: PostgresDatabase, tag: str
+) -> Iterator[PlatformSettings]:
+    """`services_profile` plus a Feast registry and an MLflow backend in databases of their
+    own (dropped at the end) and a Feast project of its own, so Redis keys never meet
+    another test's."""
+    databases = [f"{postgres_database.name}_{tag}_feast", f"{postgres_database.name}_{tag}_mlflow"]
+    with services_profile(root, s3_server, postgres_database), pytest.MonkeyPatch.context() as env:
+        env.setenv("PLATFORM_FEAST_DB", databases[0])
+        env.setenv("PLATFORM_MLFLOW_DB", databases[1])
+        env.setenv("PLATFORM_FEAST_PROJECT", f"test_{secrets.token_hex(4)}")
+        try:
+            yield platform_settings()
+        finally:
+            admin = postgres_database.connect()
+            admin.autocommit = True
+            with admin.cursor() as cursor:
+                for database in databases:
+                    cursor.execute(
+                        sql.SQL("drop database if exists {} with (force)").format(
+                            sql.Identifier(database)
+                        )
+                    )
+            admin.close()

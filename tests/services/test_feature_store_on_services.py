@@ -1,7 +1,6 @@
 """The Feast layer of the services profile on real servers: feature tables on S3, the SQL
 registry in PostgreSQL, the online store on Redis, MLflow runs in PostgreSQL."""
 
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -12,15 +11,13 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
-from psycopg2 import sql
 
 from fraud_generator import GeneratorConfig, generate
 from platform_assets.definitions import build_definitions
-from platform_assets.environment import platform_settings
 from platform_assets.feature_store.online import PUSH_EXPERIMENT
 from platform_assets.features.assets import FEATURE_TABLES
 from tests.feature_store.online_oracle import assert_serves_latest
-from tests.services.conftest import services_profile
+from tests.services.conftest import services_feast_profile
 
 pytestmark = pytest.mark.services
 
@@ -49,47 +46,29 @@ def services_store(
     tmp_path_factory, s3_server, postgres_database
 ) -> Iterator[ServicesFeatureStore]:
     root = tmp_path_factory.mktemp("feast_services")
-    databases = [f"{postgres_database.name}_feast", f"{postgres_database.name}_mlflow"]
-    with services_profile(root, s3_server, postgres_database), pytest.MonkeyPatch.context() as env:
-        env.setenv("PLATFORM_FEAST_DB", databases[0])
-        env.setenv("PLATFORM_MLFLOW_DB", databases[1])
-        # Redis is shared with everything else on the machine: keys of our own project only.
-        env.setenv("PLATFORM_FEAST_PROJECT", f"test_{secrets.token_hex(4)}")
-        settings = platform_settings()
+    with services_feast_profile(root, s3_server, postgres_database, "fs") as settings:
         generate(
             GeneratorConfig(
                 out_dir=settings.landing_root, start=FIRST_DAY, days=len(DAYS), rows_per_day=300
             )
         )
         defs = build_definitions(settings)
-        try:
-            with instance_for_test() as instance, build_resources(defs.resources) as resources:
-                store = ServicesFeatureStore(defs, resources, instance)
-                store.run("reference_lake_job")
-                for day in DAYS:
-                    store.run("daily_lake_job", partition_key=day)
-                store.run(
-                    "daily_features_job",
-                    tags={
-                        ASSET_PARTITION_RANGE_START_TAG: DAYS[0],
-                        ASSET_PARTITION_RANGE_END_TAG: DAYS[-1],
-                    },
-                )
-                store.run("feast_apply_job")
-                store.push(DAYS[0], DAYS[-1])
-                yield store
-                resources.feast.store().teardown()
-        finally:
-            admin = postgres_database.connect()
-            admin.autocommit = True
-            with admin.cursor() as cursor:
-                for database in databases:
-                    cursor.execute(
-                        sql.SQL("drop database if exists {} with (force)").format(
-                            sql.Identifier(database)
-                        )
-                    )
-            admin.close()
+        with instance_for_test() as instance, build_resources(defs.resources) as resources:
+            store = ServicesFeatureStore(defs, resources, instance)
+            store.run("reference_lake_job")
+            for day in DAYS:
+                store.run("daily_lake_job", partition_key=day)
+            store.run(
+                "daily_features_job",
+                tags={
+                    ASSET_PARTITION_RANGE_START_TAG: DAYS[0],
+                    ASSET_PARTITION_RANGE_END_TAG: DAYS[-1],
+                },
+            )
+            store.run("feast_apply_job")
+            store.push(DAYS[0], DAYS[-1])
+            yield store
+            resources.feast.store().teardown()
 
 
 def test_the_profile_uses_redis_and_the_sql_registry(services_store):

@@ -2,7 +2,6 @@
 database, its artifacts (plots, model, recipe) on the S3 server next to the lake, the
 registry's champion alias there too, and the reproduce command against both."""
 
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -14,16 +13,14 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
-from psycopg2 import sql
 
 from fraud_generator import GeneratorConfig, generate
 from platform_assets.definitions import build_definitions
-from platform_assets.environment import platform_settings
 from platform_assets.training.assets import MODEL_KEY, TRAINING_EXPERIMENT
 from platform_assets.training.model import CHAMPION, MODEL_NAME
 from platform_assets.training.reproduce import HASH_TAG
 from platform_assets.training.reproduce import main as reproduce_main
-from tests.services.conftest import S3_BUCKET, services_profile
+from tests.services.conftest import S3_BUCKET, services_feast_profile
 
 pytestmark = pytest.mark.services
 
@@ -46,12 +43,7 @@ class ServicesTraining:
 @pytest.fixture(scope="module")
 def services_training(tmp_path_factory, s3_server, postgres_database) -> Iterator[ServicesTraining]:
     root = tmp_path_factory.mktemp("training_services")
-    databases = [f"{postgres_database.name}_tfeast", f"{postgres_database.name}_tmlflow"]
-    with services_profile(root, s3_server, postgres_database), pytest.MonkeyPatch.context() as env:
-        env.setenv("PLATFORM_FEAST_DB", databases[0])
-        env.setenv("PLATFORM_MLFLOW_DB", databases[1])
-        env.setenv("PLATFORM_FEAST_PROJECT", f"test_{secrets.token_hex(4)}")
-        settings = platform_settings()
+    with services_feast_profile(root, s3_server, postgres_database, "training") as settings:
         generate(
             GeneratorConfig(
                 out_dir=settings.landing_root,
@@ -69,50 +61,38 @@ def services_training(tmp_path_factory, s3_server, postgres_database) -> Iterato
             assert result.success
             return result
 
-        try:
-            with instance_for_test() as instance, build_resources(defs.resources) as resources:
-                run(instance, "reference_lake_job")
-                for day in DAYS:
-                    run(instance, "daily_lake_job", partition_key=day)
-                run(
-                    instance,
-                    "daily_features_job",
-                    tags={
-                        ASSET_PARTITION_RANGE_START_TAG: DAYS[0],
-                        ASSET_PARTITION_RANGE_END_TAG: DAYS[-1],
-                    },
-                )
-                run(instance, "feast_apply_job")
-                labels = {"first_day": DAYS[0], "last_day": DAYS[3], "maturity_days": 0.0}
-                result = run(
-                    instance,
-                    "training_job",
-                    run_config={"ops": {"training__labels": {"config": labels}}},
-                )
-                (materialization,) = [
-                    event.event_specific_data.materialization
-                    for event in result.get_asset_materialization_events()
-                    if event.event_specific_data.materialization.asset_key == MODEL_KEY
-                ]
-                yield ServicesTraining(
-                    defs,
-                    resources,
-                    instance,
-                    materialization.metadata["mlflow_run_id"].value,
-                    s3_server,
-                )
-                resources.feast.store().teardown()
-        finally:
-            admin = postgres_database.connect()
-            admin.autocommit = True
-            with admin.cursor() as cursor:
-                for database in databases:
-                    cursor.execute(
-                        sql.SQL("drop database if exists {} with (force)").format(
-                            sql.Identifier(database)
-                        )
-                    )
-            admin.close()
+        with instance_for_test() as instance, build_resources(defs.resources) as resources:
+            run(instance, "reference_lake_job")
+            for day in DAYS:
+                run(instance, "daily_lake_job", partition_key=day)
+            run(
+                instance,
+                "daily_features_job",
+                tags={
+                    ASSET_PARTITION_RANGE_START_TAG: DAYS[0],
+                    ASSET_PARTITION_RANGE_END_TAG: DAYS[-1],
+                },
+            )
+            run(instance, "feast_apply_job")
+            labels = {"first_day": DAYS[0], "last_day": DAYS[3], "maturity_days": 0.0}
+            result = run(
+                instance,
+                "training_job",
+                run_config={"ops": {"training__labels": {"config": labels}}},
+            )
+            (materialization,) = [
+                event.event_specific_data.materialization
+                for event in result.get_asset_materialization_events()
+                if event.event_specific_data.materialization.asset_key == MODEL_KEY
+            ]
+            yield ServicesTraining(
+                defs,
+                resources,
+                instance,
+                materialization.metadata["mlflow_run_id"].value,
+                s3_server,
+            )
+            resources.feast.store().teardown()
 
 
 def test_the_run_is_in_postgres_and_its_artifacts_on_s3(services_training):
