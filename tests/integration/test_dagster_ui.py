@@ -101,7 +101,7 @@ def test_ui_serves_groups_partitions_checks_sensor_and_schedule(dagster_dev):
     silver = nodes["silver/transactions"]
     assert silver["groupName"] == "silver" and silver["isPartitioned"]
     checks = {check["name"] for check in silver["assetChecksOrError"]["checks"]}
-    assert checks == {"pandera_schema", "pandera_rows", "rows_accounted_for"}
+    assert checks == {"pandera_schema", "pandera_rows", "rows_accounted_for", "freshness_check"}
     assert nodes["bronze/transactions_quarantine"]["groupName"] == "bronze"
     assert not nodes["silver/users"]["isPartitioned"]
 
@@ -135,7 +135,12 @@ def test_ui_shows_feature_tables_with_lineage_from_landing(dagster_dev):
     for name in ("features/user_features", "features/merchant_features"):
         assert nodes[name]["groupName"] == "features" and nodes[name]["isPartitioned"]
         checks = {check["name"] for check in nodes[name]["assetChecksOrError"]["checks"]}
-        assert checks == {"pandera_schema", "point_in_time", "rows_accounted_for"}
+        assert checks == {
+            "pandera_schema",
+            "point_in_time",
+            "rows_accounted_for",
+            "freshness_check",
+        }
         assert {"landing/transactions", "bronze/transactions", "silver/transactions"} <= (
             _upstream(nodes, name)
         )
@@ -169,3 +174,23 @@ def test_ui_shows_the_training_assets_with_their_checks_and_lineage(dagster_dev)
     assert {"features/user_features", "silver/chargebacks", "feature_store/registry"} <= (
         _upstream(nodes, "training/model")
     )
+
+
+def test_ui_shows_the_monitoring_assets_their_checks_and_sensors(dagster_dev):
+    data = graphql(dagster_dev, QUERY)
+    nodes = {"/".join(node["assetKey"]["path"]): node for node in data["assetNodes"]}
+    expected_checks = {
+        "monitoring/drift_report": "no_critical_drift",
+        "monitoring/training_serving_skew": "online_matches_offline",
+        "monitoring/model_performance": "no_significant_performance_drop",
+    }
+    for name, check in expected_checks.items():
+        assert nodes[name]["groupName"] == "monitoring"
+        assert check in {c["name"] for c in nodes[name]["assetChecksOrError"]["checks"]}
+    for online in ("feature_store/online_user_features", "feature_store/online_merchant_features"):
+        checks = {c["name"] for c in nodes[online]["assetChecksOrError"]["checks"]}
+        assert "freshness_check" in checks
+    repository = data["repositoriesOrError"]["nodes"][0]
+    assert {"drift_alert_sensor", "freshness_checks_sensor"} <= {
+        s["name"] for s in repository["sensors"]
+    }
