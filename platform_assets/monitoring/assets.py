@@ -68,17 +68,13 @@ from platform_assets.partitions import daily_partitions
 from platform_assets.resources import LakeResource
 from platform_assets.tables import table_path
 from platform_assets.tracking import TrackingResource
-from platform_assets.training.assets import MODEL_KEY, TRAINING_SET_TABLE
+from platform_assets.training.assets import MODEL_KEY, TRAINING_SET_TABLE, LabelTimingConfig
 from platform_assets.training.labels import (
-    CHARGEBACK_COLUMNS,
     KNOWN_STATUSES,
-    SILVER_CHARGEBACKS,
     SILVER_TRANSACTIONS,
     LabelWindow,
     compute_labels,
     current_input_versions,
-    default_cutoff,
-    read_input,
 )
 from platform_assets.training.model import CHAMPION, MODEL_NAME, evaluate, fraud_scores
 from platform_assets.training.training_set import (
@@ -479,15 +475,7 @@ PERFORMANCE_TABLE = table_path(PERFORMANCE_KEY)
 PERFORMANCE_CHECK = "no_significant_performance_drop"
 
 
-class PerformanceConfig(Config):
-    label_cutoff: str | None = Field(
-        default=None,
-        description="Labels as known at this instant (ISO 8601 with offset); default: the "
-        "latest reported chargeback in the lake.",
-    )
-    maturity_days: float = Field(
-        default=30.0, ge=0, description="Days before a payment without chargeback is legit."
-    )
+class PerformanceConfig(LabelTimingConfig):
     alert_rate: float = Field(default=0.01, gt=0, le=1)
     min_drop: float = Field(default=0.02, ge=0, description="ROC-AUC drop never alerted")
     z: float = Field(default=2.0, gt=0, description="standard errors a drop must exceed")
@@ -520,12 +508,7 @@ def model_performance(
 ):
     day = date.fromisoformat(context.partition_key)
     versions = current_input_versions(lake)
-    if config.label_cutoff:
-        cutoff = datetime.fromisoformat(config.label_cutoff)
-    else:
-        cutoff = default_cutoff(read_input(lake, SILVER_CHARGEBACKS, versions, CHARGEBACK_COLUMNS))
-        if cutoff is None:
-            raise Failure("silver chargebacks hold no rows: give label_cutoff")
+    cutoff = config.cutoff(lake, versions)
     matures = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC) + timedelta(
         days=config.maturity_days
     )

@@ -82,17 +82,9 @@ TRAINING_SET_TABLE = table_path(TRAINING_SET_KEY)
 TRAINING_EXPERIMENT = "fraud_model_training"
 
 
-class LabelConfig(Config):
-    first_day: str | None = Field(
-        default=None,
-        description="First UTC event date (YYYY-MM-DD) of the training window; default: the "
-        "earliest day in silver transactions.",
-    )
-    last_day: str | None = Field(
-        default=None,
-        description="Last UTC event date (YYYY-MM-DD), included; default: the latest day in "
-        "silver transactions.",
-    )
+class LabelTimingConfig(Config):
+    """When labels are read: shared by the training labels and the performance monitor."""
+
     label_cutoff: str | None = Field(
         default=None,
         description="Labels as known at this instant (ISO 8601 with an offset, e.g. "
@@ -105,20 +97,36 @@ class LabelConfig(Config):
         "younger payments without one are `immature` and left out of the training set.",
     )
 
+    def cutoff(self, lake: LakeResource, versions: dict[str, int]) -> datetime:
+        """`label_cutoff`, or the latest chargeback reported in silver at `versions`."""
+        if self.label_cutoff:
+            return datetime.fromisoformat(self.label_cutoff)
+        cutoff = default_cutoff(read_input(lake, SILVER_CHARGEBACKS, versions, CHARGEBACK_COLUMNS))
+        if cutoff is None:
+            raise Failure("silver chargebacks hold no rows: give label_cutoff explicitly")
+        return cutoff
+
+
+class LabelConfig(LabelTimingConfig):
+    first_day: str | None = Field(
+        default=None,
+        description="First UTC event date (YYYY-MM-DD) of the training window; default: the "
+        "earliest day in silver transactions.",
+    )
+    last_day: str | None = Field(
+        default=None,
+        description="Last UTC event date (YYYY-MM-DD), included; default: the latest day in "
+        "silver transactions.",
+    )
+
 
 def label_window(config: LabelConfig, lake: LakeResource, versions: dict[str, int]):
     """The window the config asks for, defaults filled in from silver at `versions`."""
     earliest, latest = silver_days(lake, versions)
-    if config.label_cutoff:
-        cutoff = datetime.fromisoformat(config.label_cutoff)
-    else:
-        cutoff = default_cutoff(read_input(lake, SILVER_CHARGEBACKS, versions, CHARGEBACK_COLUMNS))
-        if cutoff is None:
-            raise Failure("silver chargebacks hold no rows: give label_cutoff explicitly")
     return LabelWindow(
         first_day=date.fromisoformat(config.first_day) if config.first_day else earliest,
         last_day=date.fromisoformat(config.last_day) if config.last_day else latest,
-        cutoff=cutoff,
+        cutoff=config.cutoff(lake, versions),
         maturity_days=config.maturity_days,
     )
 
