@@ -10,19 +10,12 @@ import pandas as pd
 import pyarrow as pa
 from feast import FeatureStore
 
-from platform_assets.features.schemas import MERCHANT_FEATURES_SCHEMA, USER_FEATURES_SCHEMA
+from benchmarks.training_set.data import INTEGER_FEATURES, feature_schema
 from tests.training.point_in_time_oracle import VIEWS
 
 START = datetime(2024, 1, 10, tzinfo=UTC)
 SPAN = timedelta(days=12)
 US = timedelta(microseconds=1)
-UTC_TIME = pa.timestamp("us", tz="UTC")
-INTEGER_FEATURES = {
-    name
-    for schema in (USER_FEATURES_SCHEMA, MERCHANT_FEATURES_SCHEMA)
-    for name, column in schema.columns.items()
-    if column.dtype.type == pd.ArrowDtype(pa.int64())
-}
 NULLABLE_FEATURES = {
     "user_amount_mean_7d",
     "user_seconds_since_prev_txn",
@@ -30,23 +23,6 @@ NULLABLE_FEATURES = {
     "user_velocity_kmh",
     "merchant_fraud_rate_30d",
 }
-
-
-def feature_schema(entity: str, features) -> pa.Schema:
-    return pa.schema(
-        [
-            ("transaction_id", pa.string()),
-            (entity, pa.string()),
-            ("event_timestamp", UTC_TIME),
-            ("created_timestamp", UTC_TIME),
-            ("event_date", pa.date32()),
-            *(
-                (name, pa.int64() if name in INTEGER_FEATURES else pa.float64())
-                for name in features
-            ),
-            ("inputs_as_of", UTC_TIME),
-        ]
-    )
 
 
 def random_feature_rows(view: str, entities: list[str], rng: random.Random) -> pa.Table:
