@@ -4,7 +4,7 @@ the issue's targets, judged on what was measured."""
 import statistics
 
 from benchmarks.feature_store import contenders as names
-from benchmarks.report import Measurement, machine_facts
+from benchmarks.report import Measurement, machine_facts, verdict
 
 PLAIN_SPEEDUP_TARGET = 10.0
 USERS_PER_SECOND_TARGET = 70_000
@@ -74,20 +74,20 @@ def targets_table(pushes: dict[str, Measurement], reads: dict[str, Measurement])
         speedup = _push_seconds(plain) / _push_seconds(bulk)
         lines.append(
             f"| SQLite push at least {PLAIN_SPEEDUP_TARGET:.0f}x plain Feast "
-            f"| {speedup:.1f}x | {_verdict(speedup >= PLAIN_SPEEDUP_TARGET)} |"
+            f"| {speedup:.1f}x | {verdict(speedup >= PLAIN_SPEEDUP_TARGET)} |"
         )
     if bulk:
         rate = _users(bulk) / _push_seconds(bulk)
         lines.append(
             f"| SQLite push at least {USERS_PER_SECOND_TARGET:,} users/s "
-            f"| {rate:,.0f} | {_verdict(rate >= USERS_PER_SECOND_TARGET)} |"
+            f"| {rate:,.0f} | {verdict(rate >= USERS_PER_SECOND_TARGET)} |"
         )
     bulk_redis, floor = pushes.get(names.BULK_REDIS), pushes.get(names.FLOOR_REDIS)
     if bulk_redis and floor:
         ratio = _push_seconds(bulk_redis) / _push_seconds(floor)
         lines.append(
             f"| Redis push within {FLOOR_RATIO_LIMIT}x of the pipelined floor (this / floor) "
-            f"| {ratio:.2f}x | {_verdict(ratio <= FLOOR_RATIO_LIMIT)} |"
+            f"| {ratio:.2f}x | {verdict(ratio <= FLOOR_RATIO_LIMIT)} |"
         )
     if sdk := reads.get(names.READ_BULK_SQLITE):
         for size, limit in READ_P99_LIMITS_MS.items():
@@ -95,13 +95,9 @@ def targets_table(pushes: dict[str, Measurement], reads: dict[str, Measurement])
                 p99 = sdk.counts["reads"][size]["p99_ms"]
                 lines.append(
                     f"| SQLite SDK read p99 at most {limit:g} ms, {size} user(s)/request "
-                    f"| {p99:.3f} ms | {_verdict(p99 <= limit)} |"
+                    f"| {p99:.3f} ms | {verdict(p99 <= limit)} |"
                 )
     return "\n".join(lines)
-
-
-def _verdict(met: bool) -> str:
-    return "PASS" if met else "MISS"
 
 
 def markdown(

@@ -4,7 +4,7 @@ contender's ratios to the floor and to pandas, the issue's targets, and the stag
 import statistics
 
 from benchmarks.features.contenders import FLOOR, PANDAS, PLATFORM, PLATFORM_FUNCTIONS
-from benchmarks.report import Measurement, machine_facts
+from benchmarks.report import Measurement, machine_facts, ratio_target_row
 
 FLOOR_RATIO_LIMIT = 1.5
 PANDAS_SPEEDUP_TARGET = 5.0
@@ -64,26 +64,27 @@ def targets_table(measurements: list[Measurement]) -> str:
         "|---|--:|---|--:|",
     ]
     if platform and floor:
-        ratio = platform.wall / floor.wall
         lines.append(
-            f"| platform within {FLOOR_RATIO_LIMIT}x of the floor (platform / floor) "
-            f"| {ratio:.2f}x | {_verdict(ratio <= FLOOR_RATIO_LIMIT)} "
-            f"| {platform.cpu / floor.cpu:.2f}x |"
+            ratio_target_row(
+                f"platform within {FLOOR_RATIO_LIMIT}x of the floor (platform / floor)",
+                platform,
+                floor,
+                at_most=FLOOR_RATIO_LIMIT,
+            )
         )
     if platform and pandas:
-        speedup = pandas.wall / platform.wall
         lines.append(
-            f"| platform at least {PANDAS_SPEEDUP_TARGET:.0f}x faster than (a) "
-            f"(pandas / platform) | {speedup:.2f}x "
-            f"| {_verdict(speedup >= PANDAS_SPEEDUP_TARGET)} | {pandas.cpu / platform.cpu:.2f}x |"
+            ratio_target_row(
+                f"platform at least {PANDAS_SPEEDUP_TARGET:.0f}x faster than (a) "
+                "(pandas / platform)",
+                pandas,
+                platform,
+                at_least=PANDAS_SPEEDUP_TARGET,
+            )
         )
     if len(lines) == 2:
         lines.append(f"| (not judged: `{PLATFORM}` was not measured in this run) | | | |")
     return "\n".join(lines)
-
-
-def _verdict(met: bool) -> str:
-    return "PASS" if met else "MISS"
 
 
 def notes(measurements: list[Measurement]) -> list[str]:

@@ -2,7 +2,7 @@
 
 import statistics
 
-from benchmarks.report import Measurement, machine_facts
+from benchmarks.report import Measurement, machine_facts, ratio_target_row, verdict
 from benchmarks.training_set.contenders import FILE_STORE, FLOOR, PLATFORM
 
 FLOOR_RATIO_LIMIT = 1.5
@@ -62,19 +62,26 @@ def targets_table(measurements: list[Measurement]) -> str:
         floor = _find(measurements, FLOOR, rows)
         files = _find(measurements, FILE_STORE, rows)
         if platform and floor:
-            ratio = platform.wall / floor.wall
             lines.append(
-                f"| platform within {FLOOR_RATIO_LIMIT}x of the floor | {rows:,} | "
-                f"{ratio:.2f}x | {_verdict(ratio <= FLOOR_RATIO_LIMIT)} | "
-                f"{platform.cpu / floor.cpu:.2f}x |"
+                ratio_target_row(
+                    f"platform within {FLOOR_RATIO_LIMIT}x of the floor",
+                    platform,
+                    floor,
+                    at_most=FLOOR_RATIO_LIMIT,
+                    size=rows,
+                )
             )
         if platform and files:
-            speedup = files.wall / platform.wall
             lines.append(
-                f"| platform at least {FILE_STORE_SPEEDUP_TARGET:.0f}x faster than the file "
-                f"store | {rows:,} | {speedup:.1f}x | "
-                f"{_verdict(speedup >= FILE_STORE_SPEEDUP_TARGET)} | "
-                f"{files.cpu / platform.cpu:.1f}x |"
+                ratio_target_row(
+                    f"platform at least {FILE_STORE_SPEEDUP_TARGET:.0f}x faster than the file "
+                    "store",
+                    files,
+                    platform,
+                    at_least=FILE_STORE_SPEEDUP_TARGET,
+                    size=rows,
+                    digits=1,
+                )
             )
         if platform:
             agreement = platform.counts.get("agreement") or {}
@@ -85,17 +92,13 @@ def targets_table(measurements: list[Measurement]) -> str:
                 f"| every row kept (platform) | {rows:,} | "
                 f"{platform.counts['output_rows']:,} of {platform.counts['entity_rows']:,}"
                 f"{', equal to the floor' if agreement.get('agrees') else ''} | "
-                f"{_verdict(kept)} | - |"
+                f"{verdict(kept)} | - |"
             )
             lines.append(
                 f"| peak memory reported (platform) | {rows:,} | "
                 f"{platform.peak_rss_mib:,.0f} MiB | reported | - |"
             )
     return "\n".join(lines)
-
-
-def _verdict(met: bool) -> str:
-    return "PASS" if met else "MISS"
 
 
 def stages_table(measurements: list[Measurement]) -> str:
