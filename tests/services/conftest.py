@@ -1,5 +1,6 @@
 """Real servers on 127.0.0.1 for the `services` profile: SeaweedFS (S3) started per session,
-a fresh PostgreSQL database per session, and a services-profile environment per test.
+a fresh PostgreSQL database per session, a services-profile environment per test, and a small
+lake with a trained champion per module that asks for one.
 
 PostgreSQL is the machine's own; point the tests at another one with the DAGSTER_PG_HOST,
 DAGSTER_PG_PORT, DAGSTER_PG_USER and DAGSTER_PG_PASSWORD variables.
@@ -16,15 +17,24 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from datetime import date, timedelta
 from pathlib import Path
 
 import boto3
 import psycopg2
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
+from dagster import Definitions, build_resources, instance_for_test
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 from psycopg2 import sql
 
+from fraud_generator import GeneratorConfig, GroundTruth, generate
+from platform_assets.definitions import build_definitions
 from platform_assets.environment import PlatformSettings, platform_settings, prepare_dagster_home
+from platform_assets.training.assets import MODEL_KEY
 
 VENV_BIN = Path(sys.executable).parent
 S3_REGION = "us-east-1"
@@ -275,3 +285,80 @@ def services_feast_profile(
                         )
                     )
             admin.close()
+
+
+TRAINING_FIRST_DAY = date(2024, 1, 1)
+TRAINING_DAYS = [(TRAINING_FIRST_DAY + timedelta(days=offset)).isoformat() for offset in range(5)]
+# Chargebacks come 1-30 days late: with 30% fraud (seed 7), days 1-3 have frauds known by
+# day 5 on the training side and day 4 two on the evaluation side.
+TRAINING_FRAUD_RATE = 0.3
+TRAINING_LABELS = {
+    "first_day": TRAINING_DAYS[0],
+    "last_day": TRAINING_DAYS[3],
+    "maturity_days": 0.0,
+}
+
+
+@dataclasses.dataclass
+class ServicesTraining:
+    defs: Definitions
+    resources: object
+    instance: object
+    s3_server: S3Server
+    truth: GroundTruth
+    model_run_id: str | None = None
+    """The champion's MLflow run, once trained."""
+
+    def run(self, job: str, **kwargs):
+        result = self.defs.resolve_job_def(job).execute_in_process(instance=self.instance, **kwargs)
+        assert result.success
+        return result
+
+
+@pytest.fixture(scope="module")
+def services_training(
+    request, tmp_path_factory, s3_server, postgres_database
+) -> Iterator[ServicesTraining]:
+    """Five generated days through the lake and feature tables on S3, `feast apply` into the
+    SQL registry, and a champion trained on days 1-4 (MLflow on PostgreSQL, artifacts on S3),
+    in the module's own services profile (databases tagged by the module's name)."""
+    tag = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    tag = tag.removesuffix("_on_services")
+    root = tmp_path_factory.mktemp(f"{tag}_services")
+    with services_feast_profile(root, s3_server, postgres_database, tag) as settings:
+        truth = generate(
+            GeneratorConfig(
+                out_dir=settings.landing_root,
+                start=TRAINING_FIRST_DAY,
+                days=len(TRAINING_DAYS),
+                rows_per_day=300,
+                seed=7,
+                fraud_rate=TRAINING_FRAUD_RATE,
+            )
+        )
+        defs = build_definitions(settings)
+        with instance_for_test() as instance, build_resources(defs.resources) as resources:
+            platform = ServicesTraining(defs, resources, instance, s3_server, truth)
+            platform.run("reference_lake_job")
+            for day in TRAINING_DAYS:
+                platform.run("daily_lake_job", partition_key=day)
+            platform.run(
+                "daily_features_job",
+                tags={
+                    ASSET_PARTITION_RANGE_START_TAG: TRAINING_DAYS[0],
+                    ASSET_PARTITION_RANGE_END_TAG: TRAINING_DAYS[-1],
+                },
+            )
+            platform.run("feast_apply_job")
+            result = platform.run(
+                "training_job",
+                run_config={"ops": {"training__labels": {"config": TRAINING_LABELS}}},
+            )
+            (materialization,) = [
+                event.event_specific_data.materialization
+                for event in result.get_asset_materialization_events()
+                if event.event_specific_data.materialization.asset_key == MODEL_KEY
+            ]
+            platform.model_run_id = materialization.metadata["mlflow_run_id"].value
+            yield platform
+            resources.feast.store().teardown()
