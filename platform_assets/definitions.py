@@ -32,7 +32,11 @@ from platform_assets.monitoring.freshness import (
     freshness_job,
 )
 from platform_assets.resources import platform_resources
-from platform_assets.schedules import nightly_lake_schedule
+from platform_assets.schedules import (
+    matured_performance_schedule,
+    nightly_drift_schedule,
+    nightly_lake_schedule,
+)
 from platform_assets.tracking import tracking_resource
 from platform_assets.training.assets import TRAINING_ASSETS
 from platform_assets.transform.assets import GOLD_ASSETS, gold_resources
@@ -74,7 +78,7 @@ def build_definitions(settings: PlatformSettings | None = None) -> Definitions:
             drift_alert_sensor,
             freshness_checks_sensor,
         ],
-        schedules=[nightly_lake_schedule],
+        schedules=[nightly_lake_schedule, nightly_drift_schedule, matured_performance_schedule],
         resources={
             **platform_resources(settings),
             **gold_resources(settings),

@@ -110,9 +110,11 @@ def test_ui_serves_groups_partitions_checks_sensor_and_schedule(dagster_dev):
         "landing_files_sensor",
         "features_after_lake_sensor",
     }
-    assert repository["schedules"] == [
-        {"name": "nightly_lake_schedule", "cronSchedule": "0 2 * * *"}
-    ]
+    assert {s["name"]: s["cronSchedule"] for s in repository["schedules"]} == {
+        "nightly_lake_schedule": "0 2 * * *",
+        "nightly_drift_schedule": "0 7 * * *",
+        "matured_performance_schedule": "0 7 * * *",
+    }
 
 
 def _upstream(nodes: dict, key: str) -> set[str]:
