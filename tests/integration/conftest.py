@@ -1,5 +1,7 @@
 """Materialize the real asset graph on generated data, in a temp DAGSTER_HOME."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -44,9 +46,14 @@ class MaterializedLake:
         )
 
 
-@pytest.fixture(scope="session")
-def materialized_lake(tmp_path_factory) -> MaterializedLake:
-    root = tmp_path_factory.mktemp("platform")
+@contextmanager
+def build_materialized_lake(
+    root: Path, *, days: int, rows_per_day: int, seed: int, **generator_options
+) -> Iterator[MaterializedLake]:
+    """A local-profile platform in `root` (landing, lake, Feast state, MLflow store, Dagster
+    instance) on `days` generated days from FIRST_DAY: reference tables, every day's lake
+    tables, and the feature tables as one range run. The environment points at `root` until
+    the context exits (Feast's sources read the lake's location from it)."""
     with pytest.MonkeyPatch.context() as env:
         env.setenv("PLATFORM_ENV", "local")
         env.setenv("PLATFORM_DATA_DIR", str(root))
@@ -58,27 +65,35 @@ def materialized_lake(tmp_path_factory) -> MaterializedLake:
             GeneratorConfig(
                 out_dir=settings.landing_root,
                 start=FIRST_DAY,
-                days=DAYS,
-                rows_per_day=400,
-                seed=11,
-                defects=True,
+                days=days,
+                rows_per_day=rows_per_day,
+                seed=seed,
+                **generator_options,
             )
         )
         defs = build_definitions(settings)
         home = root / "dagster_home"
         home.mkdir()
         with instance_for_test(temp_dir=str(home)) as instance:
-            lake = materialized = MaterializedLake(
+            materialized = MaterializedLake(
                 root=root,
                 truth=truth,
                 defs=defs,
                 instance=instance,
                 lake=LakeResource(root=settings.lake_root),
-                days=[(FIRST_DAY + timedelta(days=n)).isoformat() for n in range(DAYS)],
+                days=[(FIRST_DAY + timedelta(days=n)).isoformat() for n in range(days)],
             )
             reference = defs.resolve_job_def("reference_lake_job")
             assert reference.execute_in_process(instance=instance).success
-            for day in lake.days:
+            for day in materialized.days:
                 assert materialized.run_day(day).success
-            assert materialized.run_features(lake.days[0], lake.days[-1]).success
+            assert materialized.run_features(materialized.days[0], materialized.days[-1]).success
             yield materialized
+
+
+@pytest.fixture(scope="session")
+def materialized_lake(tmp_path_factory) -> Iterator[MaterializedLake]:
+    with build_materialized_lake(
+        tmp_path_factory.mktemp("platform"), days=DAYS, rows_per_day=400, seed=11, defects=True
+    ) as materialized:
+        yield materialized
