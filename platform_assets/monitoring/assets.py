@@ -96,6 +96,11 @@ ONLINE_FEATURES = {
     "user_features": list(USER_FEATURE_COLUMNS),
     "merchant_features": list(MERCHANT_FEATURE_COLUMNS),
 }
+WINDOW_DAYS = {
+    column: table.history_days for table in FEATURE_TABLES for column in ONLINE_FEATURES[table.name]
+}
+"""Each feature-table column and the days of history its table's windows read."""
+TIME_COLUMN = "event_timestamp"
 
 
 class DriftConfig(Config):
@@ -178,12 +183,58 @@ def scored(frame: pd.DataFrame, champion: Champion) -> pd.DataFrame:
     return frame
 
 
+def lake_history_start(lake: LakeResource) -> date:
+    """The first day of silver transactions: no feature window reaches further back."""
+    partitions = lake.open(SILVER_TRANSACTIONS).partitions()
+    return min(date.fromisoformat(p[TRANSACTIONS.partition_date_column]) for p in partitions)
+
+
+def window_complete_from(history_from: date, column: str) -> datetime:
+    return datetime.combine(history_from, datetime.min.time(), UTC) + timedelta(
+        days=WINDOW_DAYS[column]
+    )
+
+
+def without_partial_windows(frame: pd.DataFrame, history_from: date) -> pd.DataFrame:
+    """The rows with each feature-table value computed before the lake held its window's
+    history set to null, which the drift metrics leave out. On the lake's third day a 7-day
+    count counts three days: a reference holding such values makes every later day look
+    drifted (on generated data, user_txn_count_7d and merchant_txn_count_30d were critical on
+    every clean day). Scores are computed before this, from the values the model saw."""
+    frame = frame.copy()
+    times = pd.to_datetime(frame[TIME_COLUMN], utc=True)
+    for column in WINDOW_DAYS.keys() & set(frame.columns):
+        frame[column] = frame[column].where(times >= window_complete_from(history_from, column))
+    return frame
+
+
+def explain_unjudged_windows(metrics: pd.DataFrame, history_from: date) -> pd.DataFrame:
+    """Adds to the reason of each windowed column left unjudged which values were left out."""
+    metrics = metrics.copy()
+    unjudged = metrics["column"].isin(WINDOW_DAYS.keys()) & metrics["reason"].str.startswith(
+        "not judged"
+    )
+    for index in metrics.index[unjudged]:
+        column = metrics.at[index, "column"]
+        metrics.at[index, "reason"] += (
+            f"; values before {window_complete_from(history_from, column).date()} are left out "
+            f"(its {WINDOW_DAYS[column]}-day window reaches before the lake's first day, "
+            f"{history_from})"
+        )
+    return metrics
+
+
 def reference_statistics(
-    lake: LakeResource, champion: Champion, thresholds: DriftThresholds, log
+    lake: LakeResource,
+    champion: Champion,
+    thresholds: DriftThresholds,
+    history_from: date,
+    log,
 ) -> ReferenceStatistics:
-    """The stored statistics of the champion's training set; computed and stored on first use
-    (one partition of `monitoring/drift_reference` per training-set hash and PSI bin count)."""
-    key = f"{champion.training_set_hash}:bins={thresholds.psi_bins}"
+    """The stored statistics of the champion's training set, without values whose window the
+    lake's history did not cover; computed and stored on first use (one partition of
+    `monitoring/drift_reference` per training-set hash, PSI bin count and history start)."""
+    key = f"{champion.training_set_hash}:bins={thresholds.psi_bins}:history_from={history_from}"
     stored = lake.read(DRIFT_REFERENCE_TABLE, filters=pc.field("reference_key") == key)
     if stored is not None and stored.num_rows:
         return ReferenceStatistics.from_arrow(stored)
@@ -195,7 +246,7 @@ def reference_statistics(
         fields[["transaction_id", *CATEGORICAL_INPUTS]], on="transaction_id", how="left"
     )
     statistics = compute_reference(
-        scored(rows, champion),
+        without_partial_windows(scored(rows, champion), history_from),
         [*champion.features, SCORE_COLUMN],
         list(CATEGORICAL_INPUTS),
         key,
@@ -291,11 +342,13 @@ def drift_report(
     day = date.fromisoformat(context.partition_key)
     thresholds = config.thresholds()
     champion = load_champion(tracking)
-    reference = reference_statistics(lake, champion, thresholds, context.log)
+    history_from = lake_history_start(lake)
+    reference = reference_statistics(lake, champion, thresholds, history_from, context.log)
     current = day_rows(lake, feast, champion, day)
     if current.empty:
         raise Failure(f"silver transactions hold no payment on {day}")
-    metrics = drift_metrics(reference, current, thresholds)
+    current = without_partial_windows(current, history_from)
+    metrics = explain_unjudged_windows(drift_metrics(reference, current, thresholds), history_from)
     worst = worst_severity(metrics["severity"])
     counts = {level: int((metrics["severity"] == level).sum()) for level in SEVERITIES}
     flagged = flagged_columns(metrics)
@@ -306,6 +359,7 @@ def drift_report(
         "champion": f"{MODEL_NAME} v{champion.version}",
         "reference": f"training set {reference.key} ({reference.rows} rows)",
         "worst severity": worst,
+        "lake history from": history_from.isoformat(),
         "thresholds": str(thresholds.to_dict()),
     }
     report = html_report(f"Drift report {day}", metrics, overlays, facts)
@@ -332,6 +386,7 @@ def drift_report(
             "overlays": MetadataValue.md("\n\n".join(images) or "no column flagged"),
             "champion_version": champion.version,
             "reference_key": reference.key,
+            "history_from": history_from.isoformat(),
             "mlflow_run_id": run_id,
             "delta_version": version,
             "table_uri": lake.table_uri(DRIFT_METRICS_TABLE),
