@@ -5,14 +5,15 @@ Pure numpy/scipy, no Dagster. The reference is summarised once (`compute_referen
 categorical column's category counts), stored by the caller keyed by the reference's content
 hash, and compared with each day's rows by `drift_metrics`:
 
-- numeric columns, all at once as one 2-D array (vectorised over columns): the reference's
-  sorted values and the day's values are merged per column by one stable sort along axis 0,
-  and the two empirical CDFs are read off the merge's running counts. From them:
-  Kolmogorov-Smirnov statistic (sup |F_ref - F_cur|) and its asymptotic p-value (Smirnov's
-  distribution, as `scipy.stats.ks_2samp(method="asymp")`), Wasserstein-1 distance
-  (integral of |F_ref - F_cur|, as `scipy.stats.wasserstein_distance`) and the same divided by
-  the reference's standard deviation, Cohen's d (pooled standard deviation); PSI on bins whose
-  edges are the reference's quantiles (one searchsorted per column into the stored edges).
+- numeric columns, one at a time against the stored sorted reference: the day's column is
+  sorted once and searched into the reference (`ks_wasserstein`: two searchsorted give both
+  one-sided KS suprema, and the merge of the two samples their empirical CDFs; nothing of
+  the reference is re-sorted). From them: Kolmogorov-Smirnov statistic (sup |F_ref - F_cur|)
+  and its asymptotic p-value (Smirnov's distribution, as
+  `scipy.stats.ks_2samp(method="asymp")`), Wasserstein-1 distance (integral of
+  |F_ref - F_cur|, as `scipy.stats.wasserstein_distance`) and the same divided by the
+  reference's standard deviation, Cohen's d (pooled standard deviation); PSI on bins whose
+  edges are the reference's quantiles (the sorted day's bin ends searched for the edges).
 - categorical columns: chi-square test of the 2 x K contingency table (reference counts vs the
   day's counts, no continuity correction, as `scipy.stats.chi2_contingency(correction=False)`)
   and the Jensen-Shannon distance of the two distributions in base 2 (0..1, as
@@ -99,7 +100,8 @@ class ReferenceStatistics:
     rows: int
     numeric_columns: list[str]
     sorted_values: np.ndarray
-    """(rows, numeric columns): each column sorted ascending, its nulls (NaN) at the end."""
+    """(rows, numeric columns), column-major (each column contiguous, for the searches):
+    each column sorted ascending, its nulls (NaN) at the end."""
     counts: np.ndarray
     """Non-null values per numeric column."""
     means: np.ndarray
@@ -115,10 +117,11 @@ class ReferenceStatistics:
     category_counts: list[np.ndarray]
 
     def to_arrow(self) -> pa.Table:
-        """One row per column, storable in Delta (lists hold the arrays)."""
+        """One row per column, storable in Delta (lists hold the arrays). The sorted values
+        go in as one list column built from the array itself (millions of values: no Python
+        floats)."""
         rows = []
         for j, name in enumerate(self.numeric_columns):
-            valid = self.sorted_values[: self.counts[j], j]
             rows.append(
                 {
                     "column": name,
@@ -127,11 +130,8 @@ class ReferenceStatistics:
                     "mean": float(self.means[j]),
                     "variance": float(self.variances[j]),
                     "std": float(self.stds[j]),
-                    "sorted_values": valid.tolist(),
                     "bin_edges": self.bin_edges[j].tolist(),
                     "bin_counts": self.bin_counts[j].tolist(),
-                    "categories": None,
-                    "category_counts": None,
                 }
             )
         for j, name in enumerate(self.categorical_columns):
@@ -140,32 +140,48 @@ class ReferenceStatistics:
                     "column": name,
                     "kind": CATEGORICAL,
                     "count": int(self.category_counts[j].sum()),
-                    "mean": None,
-                    "variance": None,
-                    "std": None,
-                    "sorted_values": None,
-                    "bin_edges": None,
-                    "bin_counts": None,
                     "categories": [str(c) for c in self.categories[j]],
                     "category_counts": self.category_counts[j].tolist(),
                 }
             )
-        table = pa.Table.from_pylist(rows, schema=REFERENCE_SCHEMA)
+        lengths = np.zeros(len(rows), dtype=np.int64)
+        lengths[: self.counts.size] = self.counts
+        sorted_values = pa.ListArray.from_arrays(
+            pa.array(np.concatenate([[0], np.cumsum(lengths)]), pa.int32()),
+            pa.array(
+                np.concatenate(
+                    [self.sorted_values[:count, j] for j, count in enumerate(self.counts)]
+                    or [np.empty(0)]
+                )
+            ),
+            mask=pa.array(np.arange(len(rows)) >= self.counts.size),
+        )
+        position = REFERENCE_SCHEMA.get_field_index("sorted_values")
+        table = pa.Table.from_pylist(rows, schema=REFERENCE_SCHEMA.remove(position))
+        table = table.add_column(position, REFERENCE_SCHEMA.field(position), sorted_values)
         return table.append_column(
             "reference_key", pa.array([self.key] * len(rows), pa.string())
         ).append_column("reference_rows", pa.array([self.rows] * len(rows), pa.int64()))
 
     @classmethod
     def from_arrow(cls, table: pa.Table) -> ReferenceStatistics:
-        records = table.to_pylist()
+        """From `to_arrow`'s table (as read back from Delta: any chunking, list or large
+        list). The sorted values are copied from the list column's buffer per column."""
+        records = table.drop_columns(["sorted_values"]).to_pylist()
         if not records:
             raise ValueError("no reference statistics in the table")
-        numeric = [r for r in records if r["kind"] == NUMERIC]
+        lists = table["sorted_values"].combine_chunks()
+        offsets = lists.offsets.to_numpy()
+        flat = lists.values.to_numpy(zero_copy_only=False)
+        numeric = [i for i, r in enumerate(records) if r["kind"] == NUMERIC]
         categorical = [r for r in records if r["kind"] == CATEGORICAL]
         rows = records[0]["reference_rows"]
-        sorted_values = np.full((rows, len(numeric)), np.nan)
-        for j, record in enumerate(numeric):
-            sorted_values[: record["count"], j] = record["sorted_values"]
+        sorted_values = np.empty((rows, len(numeric)), order="F")
+        for j, i in enumerate(numeric):
+            count = records[i]["count"]
+            sorted_values[:count, j] = flat[offsets[i] : offsets[i + 1]]
+            sorted_values[count:, j] = np.nan
+        numeric = [records[i] for i in numeric]
         return cls(
             key=records[0]["reference_key"],
             rows=rows,
@@ -201,13 +217,12 @@ REFERENCE_SCHEMA = pa.schema(
 
 
 def numeric_matrix(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
-    """The columns as one float64 array, nulls as NaN."""
-    if not columns:
-        return np.empty((len(frame), 0))
-    return np.column_stack(
-        [pd.to_numeric(frame[c], errors="raise").astype("float64").to_numpy(float, na_value=np.nan)
-         for c in columns]
-    )  # fmt: skip
+    """The columns as one column-major float64 array, nulls as NaN."""
+    matrix = np.empty((len(frame), len(columns)), order="F")
+    for j, name in enumerate(columns):
+        numbers = pd.to_numeric(frame[name], errors="raise").astype("float64")
+        matrix[:, j] = numbers.to_numpy(float, na_value=np.nan)
+    return matrix
 
 
 def category_values(series: pd.Series) -> np.ndarray:
@@ -219,18 +234,21 @@ def category_values(series: pd.Series) -> np.ndarray:
     return out
 
 
+def category_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values in sorted order and their counts, as `np.unique(values,
+    return_counts=True)` gives them, counted by hashing instead of sorting every value."""
+    counts = pd.Series(values).value_counts(sort=False).sort_index()
+    return counts.index.to_numpy(dtype=values.dtype), counts.to_numpy(dtype=np.int64)
+
+
 def psi_edges(sorted_column: np.ndarray, bins: int) -> np.ndarray:
     """Distinct inner edges at the reference's quantiles 1/bins .. (bins-1)/bins."""
     if sorted_column.size == 0:
         return np.empty(0)
-    quantiles = np.quantile(sorted_column, np.linspace(0, 1, bins + 1)[1:-1])
+    # k / bins exactly: np.linspace's 0.30000000000000004 puts an edge a hair above a value that
+    # sits at the 30% position, and the value then falls into the lower bin.
+    quantiles = np.quantile(sorted_column, np.arange(1, bins) / bins)
     return np.unique(quantiles)
-
-
-def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Counts per bin: bin i holds edges[i-1] <= x < edges[i] (NaN dropped)."""
-    values = values[~np.isnan(values)]
-    return np.bincount(np.searchsorted(edges, values, side="right"), minlength=edges.size + 1)
 
 
 def compute_reference(
@@ -242,21 +260,19 @@ def compute_reference(
 ) -> ReferenceStatistics:
     thresholds = thresholds or DriftThresholds()
     values = numeric_matrix(frame, numeric_columns)
-    sorted_values = np.sort(values, axis=0)  # NaN last
+    sorted_values = np.sort(values, axis=0)  # NaN last; column-major like `values`
     counts = (~np.isnan(values)).sum(axis=0)
-    edges = [
-        psi_edges(sorted_values[: counts[j], j], thresholds.psi_bins)
-        for j in range(values.shape[1])
-    ]
+    valid = [sorted_values[: counts[j], j] for j in range(values.shape[1])]
+    edges = [psi_edges(column, thresholds.psi_bins) for column in valid]
     with np.errstate(invalid="ignore", divide="ignore"):
         means = _nanmean(values, counts)
         variances = _nanvar(values, counts, means, ddof=1)
         stds = np.sqrt(_nanvar(values, counts, means, ddof=0))
-    categories, category_counts = [], []
+    categories, level_counts = [], []
     for name in categorical_columns:
-        levels, level_counts = np.unique(category_values(frame[name]), return_counts=True)
+        levels, counted = category_counts(category_values(frame[name]))
         categories.append(levels.astype(object))
-        category_counts.append(level_counts.astype(np.int64))
+        level_counts.append(counted)
     return ReferenceStatistics(
         key=key,
         rows=len(frame),
@@ -267,10 +283,10 @@ def compute_reference(
         variances=variances,
         stds=stds,
         bin_edges=edges,
-        bin_counts=[bin_counts(values[:, j], e) for j, e in enumerate(edges)],
+        bin_counts=[sorted_bin_counts(column, e) for column, e in zip(valid, edges, strict=True)],
         categorical_columns=list(categorical_columns),
         categories=categories,
-        category_counts=category_counts,
+        category_counts=level_counts,
     )
 
 
@@ -297,39 +313,43 @@ class NumericDrift:
     cohens_d: np.ndarray
 
 
-def ks_wasserstein(
-    reference_sorted: np.ndarray, reference_counts: np.ndarray, current: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """KS statistic, Wasserstein-1 distance and current non-null counts of every column.
+def ks_wasserstein(reference_sorted: np.ndarray, current_sorted: np.ndarray) -> tuple[float, float]:
+    """KS statistic and Wasserstein-1 distance of one column, both samples sorted, no NaN.
 
-    `reference_sorted` is (n, k), each column sorted with its NaNs last; `current` is (m, k).
-    One stable argsort along axis 0 merges both per column (the reference is one sorted run
-    already); F_ref and F_cur at each merged value are the running counts of each side divided
-    by its size. KS is taken where a run of equal values ends (as scipy's searchsorted
-    'right'); inside a run the Wasserstein integrand's width is 0.
+    F_ref and F_cur are right-continuous steps, so sup (F_ref - F_cur) is reached just below
+    a current value c (F_cur has not risen yet, F_ref counts the reference values < c) and
+    sup (F_cur - F_ref) at a current value c (both count the values <= c): two searchsorted of
+    the current values into the stored reference give both, with the same counts, and so the
+    same floats, as scipy's searchsorted at every value of both samples. For Wasserstein the
+    two samples are merged by placing each current value before its equal reference values
+    (its merged position is its rank plus the reference values below it); the integral of
+    |F_ref - F_cur| is the sum over the merged values' gaps (a tie's gap is 0, so where inside
+    a tie the counts are taken does not matter).
     """
-    n_rows = reference_sorted.shape[0]
-    current_counts = (~np.isnan(current)).sum(axis=0)
-    merged = np.concatenate([reference_sorted, current], axis=0)
-    order = np.argsort(merged, axis=0, kind="stable")
-    values = np.take_along_axis(merged, order, axis=0)
-    from_reference = order < n_rows
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cdf_reference = np.cumsum(from_reference, axis=0) / reference_counts
-        cdf_current = np.cumsum(~from_reference, axis=0) / current_counts
-        difference = np.abs(cdf_reference - cdf_current)
-    valid = ~np.isnan(values)
-    next_valid = np.zeros_like(valid)
-    next_valid[:-1] = valid[1:]
-    run_end = valid & ~(next_valid & (np.roll(values, -1, axis=0) == values))
-    run_end[-1] = valid[-1]
-    ks = np.where(run_end, difference, 0.0).max(axis=0, initial=0.0)
-    widths = np.where(valid[:-1] & valid[1:], np.diff(values, axis=0), 0.0)
-    wasserstein = np.einsum("ij,ij->j", np.where(widths > 0, difference[:-1], 0.0), widths)
-    empty = (reference_counts == 0) | (current_counts == 0)
-    ks = np.where(empty, np.nan, ks)
-    wasserstein = np.where(empty, np.nan, wasserstein)
-    return ks, wasserstein, current_counts
+    n, m = reference_sorted.size, current_sorted.size
+    below = np.searchsorted(reference_sorted, current_sorted, side="left")
+    at_or_below = np.searchsorted(reference_sorted, current_sorted, side="right")
+    rank = np.arange(m)
+    ks = max(np.max(below / n - rank / m), np.max((rank + 1) / m - at_or_below / n), 0.0)
+    merged_position = below + rank
+    is_current = np.zeros(n + m, dtype=bool)
+    is_current[merged_position] = True
+    merged = np.empty(n + m)
+    merged[merged_position] = current_sorted
+    merged[~is_current] = reference_sorted
+    current_seen = np.cumsum(is_current[:-1])
+    reference_seen = np.arange(1, n + m) - current_seen
+    gap = np.abs(reference_seen / n - current_seen / m)
+    return float(ks), float(gap @ np.diff(merged))
+
+
+def sorted_bin_counts(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Counts per bin of values sorted ascending without NaN: bin i holds
+    edges[i-1] <= x < edges[i], so it ends at the first value >= edges[i]."""
+    ends = np.concatenate(
+        [np.searchsorted(sorted_values, edges, side="left"), [sorted_values.size]]
+    )
+    return np.diff(ends, prepend=0)
 
 
 def ks_p_values(statistic: np.ndarray, n1: np.ndarray, n2: np.ndarray) -> np.ndarray:
@@ -355,8 +375,21 @@ def psi(reference_counts: np.ndarray, current_counts: np.ndarray, epsilon: float
 def numeric_drift(
     reference: ReferenceStatistics, current: np.ndarray, thresholds: DriftThresholds
 ) -> NumericDrift:
-    ks, wasserstein, m = ks_wasserstein(reference.sorted_values, reference.counts, current)
+    """Every numeric column of `current` (rows, columns; NaN = null) against the reference:
+    each column is sorted once, then KS, Wasserstein and the PSI bin counts come from
+    searches into the stored sorted reference and bin edges."""
+    columns = len(reference.numeric_columns)
     n = reference.counts
+    m = (~np.isnan(current)).sum(axis=0)
+    ks, wasserstein, psis = np.full(columns, np.nan), np.full(columns, np.nan), np.empty(columns)
+    for j in range(columns):
+        current_sorted = np.sort(current[:, j])[: m[j]]  # NaN last
+        if n[j] and m[j]:
+            ks[j], wasserstein[j] = ks_wasserstein(
+                reference.sorted_values[: n[j], j], current_sorted
+            )
+        counts = sorted_bin_counts(current_sorted, reference.bin_edges[j])
+        psis[j] = psi(reference.bin_counts[j], counts, thresholds.psi_epsilon)
     with np.errstate(invalid="ignore", divide="ignore"):
         normalised = np.where(
             reference.stds > 0,
@@ -368,12 +401,6 @@ def numeric_drift(
         pooled = np.sqrt(((n - 1) * reference.variances + (m - 1) * variances) / (n + m - 2))
         difference = means - reference.means
         cohens_d = np.where(pooled > 0, difference / pooled, np.where(difference != 0, np.inf, 0))
-    psis = np.array(
-        [
-            psi(reference.bin_counts[j], bin_counts(current[:, j], edges), thresholds.psi_epsilon)
-            for j, edges in enumerate(reference.bin_edges)
-        ]
-    )
     return NumericDrift(
         reference_rows=n,
         current_rows=m,
@@ -400,7 +427,7 @@ def categorical_drift(
     categories: np.ndarray, reference_counts: np.ndarray, current: np.ndarray
 ) -> CategoricalDrift:
     """Chi-square of the 2 x K table (categories seen on either side) and JS distance."""
-    levels, current_counts = np.unique(current, return_counts=True)
+    levels, current_counts = category_counts(current)
     union = np.union1d(categories.astype(str), levels.astype(str))
     observed = np.zeros((2, union.size))
     observed[0, np.searchsorted(union, categories.astype(str))] = reference_counts

@@ -128,6 +128,18 @@ def test_categorical_metrics_equal_scipy(seed, shift):
     assert fit.pvalue < 1e-3 if shift else fit.pvalue > 1e-6
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_psi_when_quantiles_fall_exactly_on_reference_values(seed):
+    """With 1,001 reference values every decile position (1000 k / 10) is a value itself: it
+    is an edge, and it belongs to the bin above it."""
+    rng = np.random.default_rng(seed)
+    reference = pd.DataFrame({"x": rng.exponential(1.0, 1001)})
+    current = pd.DataFrame({"x": rng.exponential(1.1, 500)})
+    metrics = drift_metrics(compute_reference(reference, ["x"], [], "exact"), current)
+    expected = plain_psi(reference["x"].to_numpy(), current["x"].to_numpy(), 10, 1e-4)
+    assert metrics.loc[0, "psi"] == pytest.approx(expected, **TOLERANCE)
+
+
 def test_large_samples_use_the_same_distribution_as_scipy():
     rng = np.random.default_rng(5)
     reference = pd.DataFrame({"x": rng.normal(0, 1, 60_000)})
