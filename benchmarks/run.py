@@ -8,6 +8,7 @@
     python -m benchmarks.run --suite online   # Feast online push (1M users) and reads, both stores
     python -m benchmarks.run --suite online --rows 100000 --requests 1000 --repeats 1
     python -m benchmarks.run --suite training # training set, 1M entity rows; file store at 20k
+    python -m benchmarks.run --suite drift    # drift report, 1M reference x 200k current rows
 
 Each repeat of each contender runs in its own fresh process (`benchmarks.child`) on a fresh
 output folder. The table is printed and written to benchmarks/results/<name>.md, the raw
@@ -56,8 +57,9 @@ def run_once(
     suite: str = "ingest",
     day: date = DAY,
     out: Path | None = None,
+    python: str = sys.executable,
 ) -> dict:
-    """One repeat in a fresh process, on an empty output folder; its JSON result.
+    """One repeat in a fresh process of `python`, on an empty output folder; its JSON result.
 
     The output folder is deleted afterwards unless `out` names it (to inspect it)."""
     keep = out is not None
@@ -66,7 +68,7 @@ def run_once(
     out.mkdir(parents=True)
     result = out / "result.json"
     command = [
-        sys.executable,
+        python,
         "-m",
         "benchmarks.child",
         f"--suite={suite}",
@@ -170,11 +172,19 @@ def training_suite(args) -> tuple[list[Measurement], list[tuple[str, str]], "cal
     return suite.run(args, run_once, measure)
 
 
+def drift_suite(args) -> tuple[list[Measurement], list[tuple[str, str]], "callable"]:
+    # Imported here: the other suites do not need the drift benchmark.
+    from benchmarks.drift import suite
+
+    return suite.run(args, run_once, measure)
+
+
 SUITE_RUNNERS = {
     "ingest": ingest_suite,
     "features": features_suite,
     "online": online_suite,
     "training": training_suite,
+    "drift": drift_suite,
 }
 
 
@@ -191,10 +201,14 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR)
     parser.add_argument("--name", help="results file name (default: the suite's name)")
     parser.add_argument(
-        "--no-verify", action="store_true", help="features, online: skip the agreement check"
+        "--no-verify",
+        action="store_true",
+        help="features, online, training, drift: skip the agreement check",
     )
     parser.add_argument(
-        "--contender", action="append", help="features, online: measure only these (repeatable)"
+        "--contender",
+        action="append",
+        help="features, online, training, drift: measure only these (repeatable)",
     )
     parser.add_argument(
         "--requests", type=int, default=5_000, help="online: timed requests per request size"

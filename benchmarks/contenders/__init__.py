@@ -29,6 +29,7 @@ SUITES = {
     "features": "benchmarks.features.contenders",
     "online": "benchmarks.feature_store.contenders",
     "training": "benchmarks.training_set.contenders",
+    "drift": "benchmarks.drift.contenders",
 }
 """Each benchmark suite's module of contenders (a `CONTENDERS` dict: name -> module:function)."""
 
