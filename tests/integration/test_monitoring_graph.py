@@ -1,18 +1,16 @@
-"""The drift report on the materialized graph: a champion trained on days 1-10 (as the training
-tests do), then the report of a day inside and a day after its window: the Delta metrics, the
-check, the MLflow run with the HTML report, the reference statistics stored once."""
+"""Monitoring on the session's materialized graph. The drift report: a champion trained on
+days 1-10 (as the training tests do), then the report of a day inside and a day after its
+window: the Delta metrics, the check, the MLflow run with the HTML report, the reference
+statistics stored once, thresholds from the run config. (The alert sensor and the retraining it
+requests run on real injected drift in test_monitoring_on_drifted_lake.py.) Then skew,
+performance once labels mature, and freshness."""
 
-import json
-import threading
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import pandas as pd
 import pyarrow.compute as pc
 import pytest
-from dagster import build_sensor_context
 from dagster._core.definitions.asset_checks.asset_check_factories.freshness_checks import (
     time_partition,
 )
@@ -25,7 +23,6 @@ from mlflow.tracking import MlflowClient
 from platform_assets.definitions import build_definitions
 from platform_assets.environment import TrackingSettings, platform_settings
 from platform_assets.features.assets import USER_FEATURES
-from platform_assets.monitoring.alerts import DRIFT_ALERTS_TABLE, AlertResource, drift_alert_sensor
 from platform_assets.monitoring.assets import (
     CATEGORICAL_INPUTS,
     DRIFT_CHECK,
@@ -41,9 +38,8 @@ from platform_assets.monitoring.drift import CRITICAL, SEVERITIES
 from platform_assets.monitoring.freshness import FRESH_ASSETS
 from platform_assets.monitoring.skew import latest_offline, sample_entities
 from platform_assets.tables import table_path
-from platform_assets.training.assets import MODEL_KEY
 from platform_assets.training.model import CHAMPION, MODEL_NAME
-from tests.integration.test_training_graph import metadata, run_training, training_config
+from tests.integration.test_training_graph import run_training, training_config
 
 pytestmark = pytest.mark.integration
 
@@ -106,7 +102,11 @@ def test_metrics_table_has_every_column_once_per_day(monitoring_lake, drift_runs
         assert {SCORE_COLUMN, *CATEGORICAL_INPUTS} <= set(rows["column"])
         assert set(rows["severity"]) <= set(SEVERITIES)
         numeric = rows[rows["kind"] == "numeric"]
-        assert numeric["ks_statistic"].between(0, 1).all()
+        # a column with no value on a side (a window longer than the lake's history) has none
+        compared = (numeric["reference_rows"] > 0) & (numeric["current_rows"] > 0)
+        assert compared.any()
+        assert numeric.loc[compared, "ks_statistic"].between(0, 1).all()
+        assert numeric.loc[~compared, "ks_statistic"].isna().all()
         assert (rows.loc[rows["kind"] == "categorical", "jensen_shannon"].between(0, 1)).all()
         # the silver rows of that day were compared
         silver = monitoring_lake.truth.transactions
@@ -165,105 +165,26 @@ def test_mlflow_run_holds_metrics_and_the_html_report(monitoring_lake, drift_run
         assert "http" not in text
 
 
-class _Webhook(BaseHTTPRequestHandler):
-    received: ClassVar[list] = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        _Webhook.received.append(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def webhook():
-    server = HTTPServer(("127.0.0.1", 0), _Webhook)
-    _Webhook.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/alerts", _Webhook.received
-    server.shutdown()
-    server.server_close()
-
-
-def test_retrain_loop_drift_alert_retrain_champion_rule(monitoring_lake, drift_runs, webhook):
-    """drift -> failed check -> sensor: alert recorded and posted, training requested -> the
-    challenger is trained and evaluated -> the champion is kept or replaced by the rule.
-
-    The day's drift comes from thresholds at zero (every significant difference is critical):
-    that the rules detect the generator's injected drift is tested on generated days in
-    tests/monitoring/; here the loop around the check is under test."""
-    url, received = webhook
-    defs, instance, lake = (
-        monitoring_lake.defs,
-        monitoring_lake.instance,
-        monitoring_lake.lake,
-    )
-    tracking = defs.resources["tracking"]
-    client = tracking.client()
-    champion_before = str(client.get_model_version_by_alias(MODEL_NAME, CHAMPION).version)
+def test_thresholds_come_from_the_run_config(monitoring_lake, drift_runs):
+    """With every band at zero and the gate at 1, each column judged (enough rows on both
+    sides) whose test is not exactly p=1 is critical, and the check fails on them."""
     zero = {f"{name}_{level}": 0.0 for name in ("wasserstein", "psi", "cohens_d",
             "jensen_shannon") for level in ("warning", "critical")}  # fmt: skip
     day = "2024-01-12"
-    drift = defs.resolve_job_def("drift_job").execute_in_process(
+    result = monitoring_lake.defs.resolve_job_def("drift_job").execute_in_process(
         partition_key=day,
-        instance=instance,
+        instance=monitoring_lake.instance,
         run_config={"ops": {"monitoring__drift_report": {"config": {**zero, "p_value": 1.0}}}},
     )
-    assert drift.success
-    assert not check_result(drift).passed
-
-    alerts = AlertResource(webhook_url=url, retrain_run_config_json=json.dumps(training_config()))
-    resources = {"lake": lake, "alerts": alerts}
-    with build_sensor_context(instance=instance, resources=resources) as context:
-        result = drift_alert_sensor(context)
-    (request,) = result.run_requests
-    assert request.tags["monitoring.trigger"] == "critical_drift"
-    assert day in request.tags["monitoring.days"].split(",")
-    # the alert: recorded in Delta and posted to the webhook
-    recorded = lake.read(DRIFT_ALERTS_TABLE).to_pandas()
-    mine = recorded[recorded["event_date"] == day]
-    assert len(mine) == 1
-    assert mine["check_run_id"].iloc[0] == drift.run_id
-    assert mine["webhook"].iloc[0] == "HTTP 204"
-    assert mine["retrain_run_key"].iloc[0] == request.run_key
-    assert json.loads(mine["critical_columns"].iloc[0])
-    posted = [alert for alert in received if alert["event_date"] == day]
-    assert len(posted) == 1 and posted[0]["event"] == "critical_drift"
-    # the same failure is not alerted twice
-    with build_sensor_context(
-        instance=instance, resources=resources, cursor=result.cursor
-    ) as context:
-        again = drift_alert_sensor(context)
-    assert not again.run_requests
-
-    # the requested retraining: a challenger evaluated against the champion on the same days
-    retrain = run_training_request(monitoring_lake, request)
-    model = metadata(retrain, MODEL_KEY)
-    run = client.get_run(model["mlflow_run_id"])
-    assert run.data.tags["champion.previous_version"] == champion_before
-    previous = float(run.data.tags["champion.previous_pr_auc"])
-    challenger_version = model["registered_model"].rsplit("v", 1)[1]
-    champion_after = str(client.get_model_version_by_alias(MODEL_NAME, CHAMPION).version)
-    if model["champion_decision"] == "promoted":
-        assert model["pr_auc"] > previous - 5e-7
-        assert champion_after == challenger_version
-    else:
-        assert model["champion_decision"] == "kept"
-        assert model["pr_auc"] <= previous + 5e-7
-        assert champion_after == champion_before
-
-
-def run_training_request(monitoring_lake, request):
-    job = monitoring_lake.defs.resolve_job_def(request.job_name or "training_job")
-    result = job.execute_in_process(
-        instance=monitoring_lake.instance, run_config=request.run_config, tags=request.tags
-    )
     assert result.success
-    return result
+    table = monitoring_lake.lake.read(DRIFT_METRICS_TABLE).to_pandas()
+    rows = table[table["event_date"] == pd.Timestamp(day).date()]
+    judged = ~rows["reason"].str.startswith("not judged") & (rows["p_value"] < 1)
+    assert judged.any()
+    assert set(rows.loc[rows["severity"] == CRITICAL, "column"]) == set(rows.loc[judged, "column"])
+    evaluation = check_result(result)
+    assert not evaluation.passed
+    assert set(evaluation.metadata["critical"].value) == set(rows.loc[judged, "column"])
 
 
 @pytest.fixture(scope="module")
