@@ -9,8 +9,9 @@ untimed requests come first.
 - SDK: `store.get_online_features(features=<FeatureService>, entity_rows=[{"user_id": ...}])`,
   all 10 features of the service; `to_dict()` of the response is timed apart.
 - floors: the raw key lookups, keys serialized before the clock starts: SQLite, one
-  `SELECT ... WHERE entity_key IN (...)` on the bulk table (no decoding); Redis, one
-  `HMGET` per user of the 10 feature fields and `_ts:<view>` in one redis-py pipeline.
+  `SELECT ... WHERE entity_key IN (...)` on the bulk table (no decoding), through a
+  connection with the bulk store's `mmap_size`; Redis, one `HMGET` per user of the 10
+  feature fields and `_ts:<view>` in one redis-py pipeline.
 """
 
 import json
@@ -119,6 +120,9 @@ def sqlite_lookup_floor(store: Path, day: date, out: Path) -> dict:
         feature_store.config, feature_store.get_feature_view(VIEW)
     )
     connection = sqlite3.connect(store / "online.db")
+    # The store's own read settings: a floor reading through a slower connection than the
+    # store's would not be a floor.
+    connection.execute(f"PRAGMA mmap_size={int(feature_store.config.online_store.mmap_size)}")
     keys_of = _planned_keys(store)
 
     def request(ids: list[str]) -> tuple[float, None]:

@@ -251,17 +251,24 @@ def repeated_elements(blob: bytes) -> list[bytes]:
     """The elements of a serialized RepeatedValue as they are on the wire: tag, length and
     Value bytes each. Every repeated message field numbered 1 has this form, e.g. the
     `values` of a GetOnlineFeaturesResponse.FeatureVector."""
-    elements, position = [], 0
-    while position < len(blob):
-        length, shift, start = 0, 0, position + 1
-        while blob[start] >= 0x80:
-            length |= (blob[start] & 0x7F) << shift
-            shift, start = shift + 7, start + 1
-        length |= blob[start] << shift
-        end = start + 1 + length
+    elements, position, size = [], 0, len(blob)
+    while position < size:
+        length, start = blob[position + 1], position + 2
+        if length >= 0x80:  # a length of more than one varint byte: a Value of 128+ bytes
+            length, start = _varint_at(blob, position + 1)
+        end = start + length
         elements.append(blob[position:end])
         position = end
     return elements
+
+
+def _varint_at(blob: bytes, position: int) -> tuple[int, int]:
+    """The varint starting at `position`, and where the bytes after it start."""
+    value, shift = 0, 0
+    while blob[position] >= 0x80:
+        value |= (blob[position] & 0x7F) << shift
+        shift, position = shift + 7, position + 1
+    return value | blob[position] << shift, position + 1
 
 
 def _bulk_string(value: bytes) -> bytes:
@@ -355,8 +362,9 @@ def proto_entity_keys(values: dict[str, Sequence[ValueProto]]) -> list[bytes]:
     """Serialized entity keys of request rows: `values` maps each join key to one Value per
     row. Equal to `serialize_entity_key`, without building an EntityKey per row."""
     names = sorted(values)
-    rows = list(zip(*(values[name] for name in names), strict=True))
-    if any(value.WhichOneof("val") not in _PROTO_KEY_FIELDS for row in rows for value in row):
+    parts = [_proto_key_values(values[name]) for name in names]
+    if any(part is None for part in parts):
+        rows = zip(*(values[name] for name in names), strict=True)
         return [
             serialize_entity_key(
                 EntityKeyProto(join_keys=names, entity_values=row), ENTITY_KEY_SERIALIZATION_VERSION
@@ -364,14 +372,19 @@ def proto_entity_keys(values: dict[str, Sequence[ValueProto]]) -> list[bytes]:
             for row in rows
         ]
     header = _entity_key_header(names)
-    return [header + b"".join(_proto_key_value(value) for value in row) for row in rows]
+    return [header + b"".join(row) for row in zip(*parts, strict=True)]
 
 
-def _proto_key_value(value: ValueProto) -> bytes:
-    field = value.WhichOneof("val")
+def _proto_key_values(column: Sequence[ValueProto]) -> list[bytes] | None:
+    """Each Value's part of a serialized entity key (type, length, bytes), column-wise; None
+    unless every Value is of the same type among string, int64 and int32."""
+    fields = {value.WhichOneof("val") for value in column}
+    if len(fields) != 1 or (field := fields.pop()) not in _PROTO_KEY_FIELDS:
+        return None
     value_type, to_bytes = _PROTO_KEY_FIELDS[field]
-    data = to_bytes(getattr(value, field))
-    return struct.pack("<II", value_type.value, len(data)) + data
+    type_bytes = struct.pack("<I", value_type.value)
+    data = [to_bytes(getattr(value, field)) for value in column]
+    return [type_bytes + struct.pack("<I", len(item)) + item for item in data]
 
 
 def _entity_keys_by_row(table, join_keys: dict[str, ValueType]) -> list[bytes]:

@@ -27,7 +27,9 @@ event timestamps, which it keeps in whole seconds. The guard compares microsecon
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -63,6 +65,10 @@ class BulkSqliteOnlineStoreConfig(SqliteOnlineStoreConfig):
     """`online_store: {type: <STORE_TYPE>, path: ...}` in feature_store.yaml."""
 
     type: Literal[STORE_TYPE] = STORE_TYPE  # type: ignore[assignment]
+    mmap_size: int = 1 << 30
+    """SQLite's `PRAGMA mmap_size` for the store's connection: reads map the file's pages
+    instead of copying each into SQLite's page cache (the SELECT of 100 keys among 1M users:
+    0.47 -> 0.32 ms CPU). 0 turns it off."""
 
 
 def _quote(identifier: str) -> str:
@@ -84,6 +90,7 @@ class BulkSqliteOnlineStore(SqliteOnlineStore):
             # WAL against a crashed process; only a power cut may lose the last commits.
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute(f"PRAGMA mmap_size={int(config.online_store.mmap_size)}")
             self._conn = connection
             self._layouts, self._layout_positions = {}, {}
         return self._conn
@@ -249,12 +256,7 @@ class BulkSqliteOnlineStore(SqliteOnlineStore):
             if missing := set(table.join_keys) - set(values):
                 raise KeyError(f"Missing join key values for keys: {sorted(missing)}")
             keys = proto_entity_keys(values)
-            rows_of_key: dict[bytes, list[int]] = {}
-            for row, key in enumerate(keys):
-                rows_of_key.setdefault(key, []).append(row)
-            vectors = self._feature_vectors(
-                config, table, requested_features, rows_of_key, len(keys)
-            )
+            vectors = self._feature_vectors(config, table, requested_features, keys)
             projection = table.projection
             prefix = f"{projection.name_to_use()}__" if full_feature_names else ""
             metadata = online_features_response.metadata
@@ -273,37 +275,41 @@ class BulkSqliteOnlineStore(SqliteOnlineStore):
         config: RepoConfig,
         table: FeatureView,
         requested_features: list[str],
-        rows_of_key: dict[bytes, list[int]],
-        rows: int,
+        keys: list[bytes],
     ) -> list[bytes]:
-        """One serialized FeatureVector per requested feature, for `rows` response rows."""
+        """One serialized FeatureVector per requested feature, with one element per key.
+
+        Python work is per stored row, never per cell: a row's requested elements are picked
+        as one tuple, and `zip(*...)` turns the response's rows into feature columns in C."""
         connection = self._get_conn(config)
         name = self.table_name(config, table)
-        values = [[_EMPTY_VALUE] * rows for _ in requested_features]
-        statuses = [bytearray([_NOT_FOUND]) * rows for _ in requested_features]
-        stamps = [_EMPTY_TIMESTAMP] * rows
-        present = 0
-        for key, event_ts, layout, features in self._fetch(connection, name, list(rows_of_key)):
-            elements = repeated_elements(features)
-            stamp = _timestamp_element(event_ts)
-            destinations = rows_of_key[key]
-            for row in destinations:
-                stamps[row] = stamp
-            positions = self._positions(connection, name, layout, requested_features)
-            for column, position in enumerate(positions):
-                if position is None:
-                    continue
-                element = elements[position]
-                for row in destinations:
-                    values[column][row] = element
-                    statuses[column][row] = _PRESENT
-                present += len(destinations)
-        track_feature_statuses(table.name, present, rows * len(requested_features) - present)
+        width = len(requested_features)
+        pickers: dict[int, _LayoutPicker] = {}
+        found: dict[bytes, tuple[Sequence[bytes], bytes, bytes]] = {}
+        # A key repeated in the request is looked up once: SQLite's IN is a set.
+        for key, event_ts, layout, features in self._fetch(connection, name, keys):
+            picker = pickers.get(layout)
+            if picker is None:
+                positions = self._positions(connection, name, layout, requested_features)
+                picker = pickers[layout] = _LayoutPicker.of(positions)
+            found[key] = (
+                picker.pick(repeated_elements(features)),
+                picker.statuses,
+                _timestamp_element(event_ts),
+            )
+        not_found = ((_EMPTY_VALUE,) * width, bytes([_NOT_FOUND]) * width, _EMPTY_TIMESTAMP)
+        rows = [found.get(key, not_found) for key in keys]
+        row_values, row_statuses, stamps = zip(*rows, strict=True) if rows else ((), (), ())
+        present = b"".join(row_statuses).count(_PRESENT)
+        track_feature_statuses(table.name, present, len(rows) * width - present)
         timestamps = b"".join(stamps)
-        packed = b"\x12" + varint(rows)  # FeatureVector.statuses, packed
+        packed = b"\x12" + varint(len(rows))  # FeatureVector.statuses, packed
+        # With no rows, zip(*...) yields no columns, yet every feature has its (empty) vector.
+        columns = list(zip(*row_values, strict=True)) or [()] * width
+        statuses = list(zip(*row_statuses, strict=True)) or [()] * width
         return [
             b"".join(column) + packed + bytes(status) + timestamps
-            for column, status in zip(values, statuses, strict=True)
+            for column, status in zip(columns, statuses, strict=True)
         ]
 
     @staticmethod
@@ -351,5 +357,31 @@ def _timestamp_element(event_micros: int) -> bytes:
     """FeatureVector.event_timestamps element of an event time: the stock store keeps whole
     seconds, and a Timestamp of 0 seconds serializes to nothing."""
     seconds = event_micros // _MICROS
-    stamp = b"\x08" + varint(seconds) if seconds else b""
-    return b"\x1a" + varint(len(stamp)) + stamp
+    if not seconds:
+        return _EMPTY_TIMESTAMP
+    stamp = varint(seconds)  # at most 10 bytes: the element's length fits in one byte
+    return bytes((0x1A, len(stamp) + 1, 0x08)) + stamp
+
+
+@dataclass(frozen=True)
+class _LayoutPicker:
+    """The requested features of a stored row of one layout: `pick` maps the row's stored
+    elements to the requested ones, in request order (the empty Value where the layout
+    lacks a feature); `statuses` is their FieldStatus bytes."""
+
+    pick: Callable[[list[bytes]], Sequence[bytes]]
+    statuses: bytes
+
+    @classmethod
+    def of(cls, positions: list[int | None]) -> "_LayoutPicker":
+        statuses = bytes(_NOT_FOUND if position is None else _PRESENT for position in positions)
+        if len(positions) > 1 and None not in positions:
+            # The usual case: every requested feature stored (Feast asks in its own order, not
+            # the stored one). itemgetter picks them in C.
+            return cls(itemgetter(*positions), statuses)
+        return cls(
+            lambda elements: [
+                _EMPTY_VALUE if position is None else elements[position] for position in positions
+            ],
+            statuses,
+        )
