@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -100,5 +101,5 @@ def run(folder: Path, day, out: Path) -> dict:
         metrics = categorical_metrics(stored["categorical"][name], current[name])
         rows.append({"column": name, "kind": "categorical", **metrics})
     stages["histogram pass + metrics"] = time.perf_counter() - started
-    output.keep(pa.Table.from_pylist(rows).to_pandas(), out)
+    output.keep(pd.DataFrame(rows), out)
     return {"current_rows": current.num_rows, "stages": stages}
