@@ -3,20 +3,27 @@
 `local`: a SQLite file and an artifact folder under the data dir. `services`: a PostgreSQL
 database on the platform's server (created on first use) and artifacts on S3. The backend URI
 may hold the PostgreSQL password: it is built inside the resource and never logged.
+
+MLflow is imported by the methods that talk to it, not with this module: every Dagster step
+process loads the code location, and importing MLflow takes about a second.
 """
+
+from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import mlflow
 from dagster import ConfigurableResource
-from mlflow.entities import Metric, Param, RunTag
-from mlflow.tracking import MlflowClient
 
 from platform_assets.environment import PlatformSettings
 from platform_assets.postgres import PostgresDatabase
+
+if TYPE_CHECKING:
+    import mlflow
+    from mlflow.tracking import MlflowClient
 
 
 class TrackingResource(ConfigurableResource):
@@ -33,6 +40,8 @@ class TrackingResource(ConfigurableResource):
         return f"sqlite:///{self.sqlite_path}"
 
     def client(self) -> MlflowClient:
+        from mlflow.tracking import MlflowClient
+
         if self.backend:
             self.backend.ensure_exists()
         elif self.sqlite_path:
@@ -43,12 +52,14 @@ class TrackingResource(ConfigurableResource):
 
     def experiment_id(self, client: MlflowClient, name: str) -> str:
         """The experiment's id, created with its artifacts under `artifact_root/<name>`."""
+        from mlflow.exceptions import MlflowException
+
         experiment = client.get_experiment_by_name(name)
         if experiment is not None:
             return experiment.experiment_id
         try:
             return client.create_experiment(name, artifact_location=self._artifacts(name))
-        except mlflow.exceptions.MlflowException:
+        except MlflowException:
             # created by a concurrent run in the meantime
             return client.get_experiment_by_name(name).experiment_id
 
@@ -61,6 +72,8 @@ class TrackingResource(ConfigurableResource):
         tags: Mapping[str, str],
     ) -> str:
         """One finished run with its params, metrics and tags; returns its id."""
+        from mlflow.entities import Metric, Param, RunTag
+
         client = self.client()
         run = client.create_run(
             self.experiment_id(client, experiment), run_name=run_name, tags=dict(tags)
@@ -80,6 +93,8 @@ class TrackingResource(ConfigurableResource):
         """Point MLflow's fluent API (`mlflow.log_*`, `mlflow.sklearn.load_model`,
         `mlflow.register_model`) at this store, tracking and registry, for the block's
         duration; the previous targets are restored afterwards."""
+        import mlflow
+
         self.client()  # creates the database or folder on first use
         previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
         mlflow.set_tracking_uri(self.tracking_uri())
@@ -96,6 +111,8 @@ class TrackingResource(ConfigurableResource):
     ) -> Iterator[mlflow.ActiveRun]:
         """A run of `experiment` for the fluent API (see `fluent_api`). It ends FINISHED, or
         FAILED if the block raises."""
+        import mlflow
+
         experiment_id = self.experiment_id(self.client(), experiment)
         with (
             self.fluent_api(),

@@ -27,7 +27,6 @@ from dagster import (
     MetadataValue,
     asset,
 )
-from feast.errors import FeatureViewNotFoundException
 from pydantic import Field
 
 from platform_assets.feature_store.registry import FEATURE_STORE_GROUP, REGISTRY_KEY
@@ -118,6 +117,9 @@ def build_online_asset(table: FeatureTable):
         lake: LakeResource,
         tracking: TrackingResource,
     ) -> MaterializeResult:
+        # Imported here, not with the module: loading the code location must not import Feast.
+        from feast.errors import FeatureViewNotFoundException
+
         first, last = window_days(context.partition_time_window)
         window = PushWindow.of_days(first, last, config.overlap_hours)
         store = feast.store()

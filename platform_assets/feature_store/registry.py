@@ -3,23 +3,28 @@
 The asset's code version is a hash of the repository's definition files and yaml, so the
 Dagster UI marks it stale as soon as someone edits a feature view. Each apply records what it
 changed (Feast's plan) as metadata.
+
+Feast is imported by the functions that use it: loading the code location must not import it
+(see `platform_assets.feature_store.repo`). Feast's types are quoted in annotations here, not
+postponed module-wide: Dagster checks the asset's `context` annotation as a class.
 """
 
 import contextlib
 import hashlib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
-from feast import FeatureStore
-from feast.diff.property_diff import PropertyDiff
-from feast.diff.registry_diff import RegistryDiff, TransitionType
-from feast.infra.registry.registry import FeastObjectType
-from feast.repo_contents import RepoContents
-from feast.repo_operations import extract_objects_for_apply_delete, parse_repo
 from google.protobuf.message import Message
 
 from platform_assets.feature_store.repo import FEATURE_REPO, FeastResource
+
+if TYPE_CHECKING:
+    from feast import FeatureStore
+    from feast.diff.property_diff import PropertyDiff
+    from feast.diff.registry_diff import RegistryDiff
+    from feast.repo_contents import RepoContents
 
 REGISTRY_KEY = AssetKey(["feature_store", "registry"])
 FEATURE_STORE_GROUP = "feature_store"
@@ -40,7 +45,7 @@ def definitions_version(repo_path: Path = FEATURE_REPO) -> str:
     return digest.hexdigest()[:16]
 
 
-def load_definitions(repo_path: Path) -> RepoContents:
+def load_definitions(repo_path: Path) -> "RepoContents":
     """Import the repository's definition files afresh, as `feast apply` does.
 
     Feast imports each file as a top-level module named after it (`entities`,
@@ -49,6 +54,8 @@ def load_definitions(repo_path: Path) -> RepoContents:
     imports under the same names): they would carry the table locations of the
     environment they were loaded in.
     """
+    from feast.repo_operations import parse_repo
+
     repo_path = repo_path.resolve()
     for definition_file in repo_path.glob("*.py"):
         sys.modules.pop(definition_file.stem, None)
@@ -60,9 +67,12 @@ def load_definitions(repo_path: Path) -> RepoContents:
         sys.path.remove(str(repo_path))
 
 
-def describe_changes(diff: RegistryDiff) -> list[str]:
+def describe_changes(diff: "RegistryDiff") -> list[str]:
     """One line per object created, updated or deleted, e.g. `created FEATURE_VIEW user_features`
     or `updated FEATURE_VIEW user_features (ttl, schema)`."""
+    from feast.diff.registry_diff import TransitionType
+    from feast.infra.registry.registry import FeastObjectType
+
     lines = []
     for change in diff.feast_object_diffs:
         if (
@@ -83,7 +93,7 @@ def describe_changes(diff: RegistryDiff) -> list[str]:
     return lines
 
 
-def _really_differs(difference: PropertyDiff) -> bool:
+def _really_differs(difference: "PropertyDiff") -> bool:
     """False when only bookkeeping differs: a data source's `meta` holds the times it was
     parsed, new on every apply."""
     existing, declared = difference.val_existing, difference.val_declared
@@ -100,9 +110,11 @@ def _without_meta(message: Message) -> Message:
     return copy
 
 
-def apply_definitions(store: FeatureStore, definitions: RepoContents) -> list[str]:
+def apply_definitions(store: "FeatureStore", definitions: "RepoContents") -> list[str]:
     """`feast apply`: register the definitions, delete what they no longer declare, update the
     online store's tables; returns the changes (`describe_changes`)."""
+    from feast.repo_operations import extract_objects_for_apply_delete
+
     changes = describe_changes(store.plan(definitions)[0])
     to_apply, to_delete, _, _ = extract_objects_for_apply_delete(
         store.project, store.registry, definitions

@@ -4,17 +4,26 @@ The definitions in `feature_repo/` are the same for every profile; the resource 
 profile's feature_store.yaml and points its state where the platform keeps it: the local
 registry file and SQLite store under `<data dir>/feast`, or, in services, the SQL registry
 database and the Redis server from the platform's settings.
+
+Feast is imported where a store is opened, not with this module: the code location (every
+Dagster step process) loads this module, most steps never open a store, and importing Feast
+takes seconds.
 """
+
+from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from dagster import ConfigurableResource
-from feast import FeatureStore, RepoConfig
 
 from platform_assets.environment import REPO_ROOT, FeastSettings, PlatformSettings
 from platform_assets.postgres import PostgresDatabase
+
+if TYPE_CHECKING:
+    from feast import FeatureStore, RepoConfig
 
 FEATURE_REPO = REPO_ROOT / "feature_repo"
 
@@ -32,6 +41,8 @@ class FeastResource(ConfigurableResource):
     redis: str | None = None
 
     def repo_config(self) -> RepoConfig:
+        from feast import RepoConfig
+
         config = RepoConfig(**self.raw_config())
         config.repo_path = Path(self.repo_path)
         return config
@@ -65,6 +76,8 @@ class FeastResource(ConfigurableResource):
             self.registry_database.ensure_exists()
 
     def store(self) -> FeatureStore:
+        from feast import FeatureStore
+
         self.prepare()
         return FeatureStore(repo_path=self.repo_path, config=self.repo_config())
 

@@ -15,6 +15,10 @@ team only ever looks at the top of the ranking (the alerts); PR-AUC measures exa
 region. Champion and challenger are scored on the same evaluation window (the challenger's),
 and the challenger becomes `champion` only if it is strictly better: a tie keeps the model
 already serving.
+
+scikit-learn, MLflow and matplotlib are imported by the functions that use them, not with
+this module: every Dagster step process loads the code location, and together they take
+seconds to import.
 """
 
 import base64
@@ -24,21 +28,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, never a window
-
-import matplotlib.pyplot as plt
-import mlflow
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from mlflow.exceptions import MlflowException
-from mlflow.models import infer_signature
-from sklearn.calibration import calibration_curve
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.inspection import permutation_importance
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 from platform_assets.training.training_set import LABEL
 
@@ -119,6 +111,8 @@ def feature_matrix(frame: pd.DataFrame, features: list[str]) -> pd.DataFrame:
 
 
 def fit(split: TimeSplit, features: list[str], settings: ModelSettings):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
     model = HistGradientBoostingClassifier(
         max_iter=settings.max_iter,
         learning_rate=settings.learning_rate,
@@ -135,6 +129,8 @@ def fraud_scores(model, frame: pd.DataFrame, features: list[str]) -> np.ndarray:
 def evaluate(labels: np.ndarray, scores: np.ndarray, alert_rate: float) -> dict[str, float]:
     """ROC-AUC, PR-AUC, and precision and recall when the top `alert_rate` share of
     payments (by score) raise an alert."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
     alerts = max(1, math.ceil(alert_rate * len(scores)))
     # stable order: among equal scores, the earlier row (by transaction_id) alerts first
     top = np.argsort(-scores, kind="stable")[:alerts]
@@ -149,8 +145,10 @@ def evaluate(labels: np.ndarray, scores: np.ndarray, alert_rate: float) -> dict[
 
 
 def calibration_png(labels: np.ndarray, scores: np.ndarray) -> bytes:
+    from sklearn.calibration import calibration_curve
+
     observed, predicted = calibration_curve(labels, scores, n_bins=10, strategy="quantile")
-    figure, axes = plt.subplots(figsize=(5, 5))
+    figure, axes = _pyplot().subplots(figsize=(5, 5))
     axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
     axes.plot(predicted, observed, marker="o", label="model")
     axes.set(
@@ -165,6 +163,8 @@ def calibration_png(labels: np.ndarray, scores: np.ndarray) -> bytes:
 def importance(model, frame: pd.DataFrame, features: list[str]) -> pd.Series:
     """Permutation importance on the evaluation days: the PR-AUC lost when a feature's
     values are shuffled (mean of 5 shuffles)."""
+    from sklearn.inspection import permutation_importance
+
     result = permutation_importance(
         model,
         feature_matrix(frame, features),
@@ -177,7 +177,7 @@ def importance(model, frame: pd.DataFrame, features: list[str]) -> pd.Series:
 
 
 def importance_png(importances: pd.Series) -> bytes:
-    figure, axes = plt.subplots(figsize=(7, 0.35 * len(importances) + 1.5))
+    figure, axes = _pyplot().subplots(figsize=(7, 0.35 * len(importances) + 1.5))
     axes.barh(importances.index, importances.to_numpy())
     axes.set(
         xlabel="PR-AUC lost when shuffled",
@@ -190,8 +190,18 @@ def _png(figure) -> bytes:
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
+    _pyplot().close(figure)
     return buffer.getvalue()
+
+
+def _pyplot():
+    """matplotlib's pyplot, drawing to files only, never a window."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def markdown_image(png: bytes, title: str) -> str:
@@ -223,6 +233,9 @@ def champion_score(
     """The current champion's version and its promotion metric on `evaluation` (None if it
     needs features the evaluation rows lack), or None when there is no champion yet. Runs
     with the fluent API pointed at the store (`TrackingResource.fluent_api`)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
     try:
         version = client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
@@ -283,6 +296,9 @@ def train_and_log(
     run of `experiment` (params, metrics, plots, the model with signature and input example,
     `artifacts` as text files, `tags`), register the model as `fraud_classifier` and make it
     `champion` if it beats the current one on the same evaluation days."""
+    import mlflow
+    from mlflow.models import infer_signature
+
     split = split_by_time(training_set, settings.evaluation_days)
     model = fit(split, features, settings)
     labels = split.evaluation[LABEL].to_numpy()
@@ -347,6 +363,8 @@ def train_and_log(
 
 
 def _log_png(png: bytes, artifact_file: str) -> None:
+    import mlflow
+
     folder, _, name = artifact_file.rpartition("/")
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / name

@@ -10,34 +10,36 @@ content hash (`content_hash`) identifies it.
 Entity timestamps must carry a time zone (any offset; they are compared as instants and
 returned in UTC). Naive timestamps are refused: the DuckDB offline store reads them in the
 session's time zone, so the same frame would give other features on a machine in another zone.
+
+Feast, and the platform's offline store built on it, are imported by the functions that join:
+loading the code location must not import them (see `platform_assets.feature_store.repo`).
 """
+
+from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import DeltaTable
-from feast import FeatureService, FeatureStore, FeatureView
-from feast.types import from_feast_to_pyarrow_type
 from google.protobuf.message import Message
 
 from platform_assets.environment import s3_options_from_environment
-from platform_assets.feature_store.offline_store import (
-    FEATURE_ROW_TIMESTAMP,
-    joined_feature_timestamps,
-    pinned_versions,
-)
 from platform_assets.training.labels import (
     ENTITY_COLUMNS,
     KNOWN_STATUSES,
     LABEL_COLUMNS,
     LABELS_SCHEMA,
 )
+
+if TYPE_CHECKING:
+    from feast import FeatureService, FeatureStore, FeatureView
 
 FEATURE_SERVICE = "fraud_model_v2"
 ROW_KEY = "transaction_id"
@@ -66,7 +68,7 @@ class TrainingSetRecipe:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "TrainingSetRecipe":
+    def from_json(cls, text: str) -> TrainingSetRecipe:
         return cls(**json.loads(text))
 
 
@@ -171,6 +173,8 @@ def historical_features(
     """Feast's point-in-time join of `entity_frame` with the service, the feature tables read
     at `versions` (uri -> Delta version); one row per entity row, sorted by `transaction_id`,
     feature columns typed as the views declare them."""
+    from platform_assets.feature_store.offline_store import pinned_versions
+
     frame = utc_entity_frame(entity_frame)
     with pinned_versions(versions):
         joined = store.get_historical_features(entity_df=frame, features=service).to_arrow()
@@ -178,6 +182,8 @@ def historical_features(
 
 
 def feature_types(store: FeatureStore, service: FeatureService) -> dict[str, pa.DataType]:
+    from feast.types import from_feast_to_pyarrow_type
+
     views = {view.name: view for view in store.list_all_feature_views()}
     return {
         feature.name: from_feast_to_pyarrow_type(feature.dtype)
@@ -229,6 +235,12 @@ def feature_timestamp_violations(
     or older than the view's TTL (`beyond_ttl`), and rows with no feature row at all
     (`missing`, allowed). The timestamps come from Feast's own point-in-time join, run
     again on the same pinned tables."""
+    from platform_assets.feature_store.offline_store import (
+        FEATURE_ROW_TIMESTAMP,
+        joined_feature_timestamps,
+        pinned_versions,
+    )
+
     service = store.get_feature_service(recipe.feature_service)
     frame = utc_entity_frame(training_entity_frame(labels))
     views = service_feature_views(store, service)
