@@ -13,7 +13,6 @@ import base64
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-import mlflow
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -30,7 +29,6 @@ from dagster import (
     asset,
 )
 from deltalake import write_deltalake
-from mlflow.exceptions import MlflowException
 from pydantic import Field
 
 from platform_assets.feature_store.online import online_key
@@ -145,6 +143,9 @@ class Champion:
 
 def load_champion(tracking: TrackingResource) -> Champion:
     """The registry's champion with the lineage tags of the training set it learnt from."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
     client = tracking.client()
     try:
         version = client.get_model_version_by_alias(MODEL_NAME, CHAMPION)
@@ -413,6 +414,8 @@ def drift_report(
 
 
 def log_drift_run(tracking, context, day, metrics, report, champion, reference, worst) -> str:
+    import mlflow
+
     tags = {
         "monitoring.day": day.isoformat(),
         "monitoring.worst_severity": worst,

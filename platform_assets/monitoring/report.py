@@ -8,10 +8,6 @@ import base64
 import html
 import io
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -40,7 +36,12 @@ HISTOGRAM_BINS = 30
 
 def overlay_png(reference: ReferenceStatistics, current: pd.DataFrame, column: str) -> bytes:
     """Reference vs current distribution of one column, as shares (so sizes do not matter)."""
-    figure, axis = plt.subplots(figsize=(6, 3.2))
+    # A bare Figure needs no pyplot state or GUI backend; imported here so that loading the
+    # code location does not pay for matplotlib.
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 3.2))
+    axis = figure.subplots()
     if column in reference.categorical_columns:
         j = reference.categorical_columns.index(column)
         levels, counts = np.unique(category_values(current[column]), return_counts=True)
@@ -70,7 +71,6 @@ def overlay_png(reference: ReferenceStatistics, current: pd.DataFrame, column: s
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=80)
-    plt.close(figure)
     return buffer.getvalue()
 
 
