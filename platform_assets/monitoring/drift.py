@@ -6,14 +6,15 @@ categorical column's category counts), stored by the caller keyed by the referen
 hash, and compared with each day's rows by `drift_metrics`:
 
 - numeric columns, one at a time against the stored sorted reference: the day's column is
-  sorted once and searched into the reference (`ks_wasserstein`: two searchsorted give both
-  one-sided KS suprema, and the merge of the two samples their empirical CDFs; nothing of
-  the reference is re-sorted). From them: Kolmogorov-Smirnov statistic (sup |F_ref - F_cur|)
-  and its asymptotic p-value (Smirnov's distribution, as
-  `scipy.stats.ks_2samp(method="asymp")`), Wasserstein-1 distance (integral of
-  |F_ref - F_cur|, as `scipy.stats.wasserstein_distance`) and the same divided by the
-  reference's standard deviation, Cohen's d (pooled standard deviation); PSI on bins whose
-  edges are the reference's quantiles (the sorted day's bin ends searched for the edges).
+  sorted once and searched into the reference (`ks_wasserstein`: the searches give both
+  one-sided KS suprema; `wasserstein`: a cumulative sum of the reference and a few operations
+  per distinct day value give the integral; nothing of the reference is re-sorted or merged).
+  From them: Kolmogorov-Smirnov statistic (sup |F_ref - F_cur|) and its asymptotic p-value
+  (Smirnov's distribution, as `scipy.stats.ks_2samp(method="asymp")`), Wasserstein-1
+  distance (integral of |F_ref - F_cur|, as `scipy.stats.wasserstein_distance`) and the same
+  divided by the reference's standard deviation, Cohen's d (pooled standard deviation); PSI
+  on bins whose edges are the reference's quantiles (the sorted day's bin ends searched for
+  the edges).
 - categorical columns: chi-square test of the 2 x K contingency table (reference counts vs the
   day's counts, no continuity correction, as `scipy.stats.chi2_contingency(correction=False)`)
   and the Jensen-Shannon distance of the two distributions in base 2 (0..1, as
@@ -30,6 +31,7 @@ minimums are not judged (`ok`, with the reason).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -99,9 +101,8 @@ class ReferenceStatistics:
     """What the reference is, e.g. the training set's content hash."""
     rows: int
     numeric_columns: list[str]
-    sorted_values: np.ndarray
-    """(rows, numeric columns), column-major (each column contiguous, for the searches):
-    each column sorted ascending, its nulls (NaN) at the end."""
+    sorted_values: list[np.ndarray]
+    """Per numeric column: its non-null values, sorted ascending."""
     counts: np.ndarray
     """Non-null values per numeric column."""
     means: np.ndarray
@@ -148,12 +149,7 @@ class ReferenceStatistics:
         lengths[: self.counts.size] = self.counts
         sorted_values = pa.ListArray.from_arrays(
             pa.array(np.concatenate([[0], np.cumsum(lengths)]), pa.int32()),
-            pa.array(
-                np.concatenate(
-                    [self.sorted_values[:count, j] for j, count in enumerate(self.counts)]
-                    or [np.empty(0)]
-                )
-            ),
+            pa.array(np.concatenate([*self.sorted_values, np.empty(0)])),
             mask=pa.array(np.arange(len(rows)) >= self.counts.size),
         )
         position = REFERENCE_SCHEMA.get_field_index("sorted_values")
@@ -166,25 +162,23 @@ class ReferenceStatistics:
     @classmethod
     def from_arrow(cls, table: pa.Table) -> ReferenceStatistics:
         """From `to_arrow`'s table (as read back from Delta: any chunking, list or large
-        list). The sorted values are copied from the list column's buffer per column."""
+        list). Each column's sorted values are a view of the list column's buffer: millions of
+        values per column, not copied."""
         records = table.drop_columns(["sorted_values"]).to_pylist()
         if not records:
             raise ValueError("no reference statistics in the table")
-        lists = table["sorted_values"].combine_chunks()
-        offsets = lists.offsets.to_numpy()
-        flat = lists.values.to_numpy(zero_copy_only=False)
+        sorted_values = []
+        for lists in table["sorted_values"].chunks:
+            offsets = lists.offsets.to_numpy()
+            flat = lists.values.to_numpy(zero_copy_only=False)
+            sorted_values += [flat[start:end] for start, end in itertools.pairwise(offsets)]
         numeric = [i for i, r in enumerate(records) if r["kind"] == NUMERIC]
         categorical = [r for r in records if r["kind"] == CATEGORICAL]
-        rows = records[0]["reference_rows"]
-        sorted_values = np.empty((rows, len(numeric)), order="F")
-        for j, i in enumerate(numeric):
-            count = records[i]["count"]
-            sorted_values[:count, j] = flat[offsets[i] : offsets[i + 1]]
-            sorted_values[count:, j] = np.nan
+        sorted_values = [sorted_values[i] for i in numeric]
         numeric = [records[i] for i in numeric]
         return cls(
             key=records[0]["reference_key"],
-            rows=rows,
+            rows=records[0]["reference_rows"],
             numeric_columns=[r["column"] for r in numeric],
             sorted_values=sorted_values,
             counts=np.array([r["count"] for r in numeric], dtype=np.int64),
@@ -228,17 +222,20 @@ def numeric_matrix(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
 def category_values(series: pd.Series) -> np.ndarray:
     """A categorical column as strings, nulls as MISSING_CATEGORY (a category of its own)."""
     values = series.astype("object").to_numpy()
-    missing = pd.isna(values)
-    out = values.astype(str)
-    out[missing] = MISSING_CATEGORY
-    return out
+    # np.where widens the string dtype to fit MISSING_CATEGORY; assigning into
+    # values.astype(str) would cut it to the longest value's width ("<nu" beside "a", "b").
+    return np.where(pd.isna(values), MISSING_CATEGORY, values.astype(str))
 
 
-def category_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct values in sorted order and their counts, as `np.unique(values,
-    return_counts=True)` gives them, counted by hashing instead of sorting every value."""
-    counts = pd.Series(values).value_counts(sort=False).sort_index()
-    return counts.index.to_numpy(dtype=values.dtype), counts.to_numpy(dtype=np.int64)
+def category_counts(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The column's categories (named as `category_values` names them) in sorted order and
+    their counts, as `np.unique(category_values(series), return_counts=True)` gives them:
+    counted by hashing the values as they are, then only the distinct ones named (values that
+    name alike, such as 1 and "1", are summed)."""
+    counts = series.astype("object").value_counts(dropna=False, sort=False)
+    names = category_values(counts.index.to_series())
+    named = pd.Series(counts.to_numpy(), index=names).groupby(level=0, sort=True).sum()
+    return named.index.to_numpy(dtype=str), named.to_numpy(dtype=np.int64)
 
 
 def psi_edges(sorted_column: np.ndarray, bins: int) -> np.ndarray:
@@ -260,9 +257,10 @@ def compute_reference(
 ) -> ReferenceStatistics:
     thresholds = thresholds or DriftThresholds()
     values = numeric_matrix(frame, numeric_columns)
-    sorted_values = np.sort(values, axis=0)  # NaN last; column-major like `values`
     counts = (~np.isnan(values)).sum(axis=0)
-    valid = [sorted_values[: counts[j], j] for j in range(values.shape[1])]
+    # NaN sorts last; `values` is column-major, so each column sorts in place of its own
+    ordered = np.sort(values, axis=0)
+    valid = [ordered[: counts[j], j] for j in range(values.shape[1])]
     edges = [psi_edges(column, thresholds.psi_bins) for column in valid]
     with np.errstate(invalid="ignore", divide="ignore"):
         means = _nanmean(values, counts)
@@ -270,14 +268,14 @@ def compute_reference(
         stds = np.sqrt(_nanvar(values, counts, means, ddof=0))
     categories, level_counts = [], []
     for name in categorical_columns:
-        levels, counted = category_counts(category_values(frame[name]))
+        levels, counted = category_counts(frame[name])
         categories.append(levels.astype(object))
         level_counts.append(counted)
     return ReferenceStatistics(
         key=key,
         rows=len(frame),
         numeric_columns=list(numeric_columns),
-        sorted_values=sorted_values,
+        sorted_values=valid,
         counts=counts.astype(np.int64),
         means=means,
         variances=variances,
@@ -318,29 +316,57 @@ def ks_wasserstein(reference_sorted: np.ndarray, current_sorted: np.ndarray) -> 
 
     F_ref and F_cur are right-continuous steps, so sup (F_ref - F_cur) is reached just below
     a current value c (F_cur has not risen yet, F_ref counts the reference values < c) and
-    sup (F_cur - F_ref) at a current value c (both count the values <= c): two searchsorted of
-    the current values into the stored reference give both, with the same counts, and so the
-    same floats, as scipy's searchsorted at every value of both samples. For Wasserstein the
-    two samples are merged by placing each current value before its equal reference values
-    (its merged position is its rank plus the reference values below it); the integral of
-    |F_ref - F_cur| is the sum over the merged values' gaps (a tie's gap is 0, so where inside
-    a tie the counts are taken does not matter).
+    sup (F_cur - F_ref) at a current value c (both count the values <= c): searching the
+    current values in the stored reference gives both, with the same counts, and so the same
+    floats, as scipy's searchsorted at every value of both samples. The count of values <= c
+    needs a second search only where c is also a reference value.
     """
     n, m = reference_sorted.size, current_sorted.size
     below = np.searchsorted(reference_sorted, current_sorted, side="left")
-    at_or_below = np.searchsorted(reference_sorted, current_sorted, side="right")
+    at_or_below = below.copy()
+    tied = reference_sorted[np.minimum(below, n - 1)] == current_sorted
+    at_or_below[tied] = np.searchsorted(reference_sorted, current_sorted[tied], side="right")
     rank = np.arange(m)
     ks = max(np.max(below / n - rank / m), np.max((rank + 1) / m - at_or_below / n), 0.0)
-    merged_position = below + rank
-    is_current = np.zeros(n + m, dtype=bool)
-    is_current[merged_position] = True
-    merged = np.empty(n + m)
-    merged[merged_position] = current_sorted
-    merged[~is_current] = reference_sorted
-    current_seen = np.cumsum(is_current[:-1])
-    reference_seen = np.arange(1, n + m) - current_seen
-    gap = np.abs(reference_seen / n - current_seen / m)
-    return float(ks), float(gap @ np.diff(merged))
+    return float(ks), wasserstein(reference_sorted, current_sorted, below)
+
+
+def wasserstein(
+    reference_sorted: np.ndarray, current_sorted: np.ndarray, below: np.ndarray
+) -> float:
+    """Integral of |F_ref - F_cur|, stretch by stretch between the day's distinct values.
+
+    `below[i]` counts the reference values < current_sorted[i]. On a stretch [a, b) between
+    two consecutive distinct current values F_cur is a constant g, and F_ref rises past g at
+    most once, at the reference value r_q, q = ceil(g n) - 1; with z = r_q clipped to the
+    stretch its integral is g (z - a) - I(a, z) + I(z, b) - g (b - z), where
+    I(x, y) = integral of F_ref from x to y = (A(y) - A(x)) / n and A(x) = sum over reference
+    values r <= x of (x - r) = k x - S(k) for any k with r[k-1] <= x <= r[k], S(k) the sum of
+    the k smallest. Before the first current value g = 0, after the last g = 1. So the work
+    is one cumulative sum of the reference and a few operations per distinct current value,
+    instead of a merge of both samples. The reference is centred on its median before it is
+    summed, which keeps S, and the rounding of the differences of A, small.
+    """
+    n, m = reference_sorted.size, current_sorted.size
+    centre = reference_sorted[n // 2]
+    sums = np.zeros(n + 1)
+    np.cumsum(reference_sorted - centre, out=sums[1:])
+    last = np.append(np.flatnonzero(np.diff(current_sorted)), m - 1)  # of each distinct value
+    values = current_sorted[last] - centre
+    area = below[last] * values - sums[below[last]]
+    top = max(reference_sorted[-1] - centre, values[-1])
+    total = area[0] + n * (top - values[-1]) - (n * top - sums[n] - area[-1])
+    count = last[:-1] + 1  # current values <= a: g = count / m on [a, b)
+    q = (count * n + m - 1) // m - 1
+    crossing = reference_sorted[q] - centre
+    a, b = values[:-1], values[1:]
+    area_a, area_b = area[:-1], area[1:]
+    area_z = np.where(
+        crossing <= a, area_a, np.where(crossing >= b, area_b, q * crossing - sums[q])
+    )
+    z = np.clip(crossing, a, b)
+    total += np.sum(count * (n / m) * (2 * z - a - b) - 2 * area_z + area_a + area_b)
+    return float(total / n)
 
 
 def sorted_bin_counts(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -377,24 +403,22 @@ def numeric_drift(
 ) -> NumericDrift:
     """Every numeric column of `current` (rows, columns; NaN = null) against the reference:
     each column is sorted once, then KS, Wasserstein and the PSI bin counts come from
-    searches into the stored sorted reference and bin edges."""
+    searches into the stored sorted reference, its cumulative sum and the bin edges."""
     columns = len(reference.numeric_columns)
     n = reference.counts
     m = (~np.isnan(current)).sum(axis=0)
-    ks, wasserstein, psis = np.full(columns, np.nan), np.full(columns, np.nan), np.empty(columns)
+    ks, distances, psis = np.full(columns, np.nan), np.full(columns, np.nan), np.empty(columns)
     for j in range(columns):
         current_sorted = np.sort(current[:, j])[: m[j]]  # NaN last
         if n[j] and m[j]:
-            ks[j], wasserstein[j] = ks_wasserstein(
-                reference.sorted_values[: n[j], j], current_sorted
-            )
+            ks[j], distances[j] = ks_wasserstein(reference.sorted_values[j], current_sorted)
         counts = sorted_bin_counts(current_sorted, reference.bin_edges[j])
         psis[j] = psi(reference.bin_counts[j], counts, thresholds.psi_epsilon)
     with np.errstate(invalid="ignore", divide="ignore"):
         normalised = np.where(
             reference.stds > 0,
-            wasserstein / reference.stds,
-            np.where(wasserstein > 0, np.inf, 0.0),
+            distances / reference.stds,
+            np.where(distances > 0, np.inf, 0.0),
         )
         means = _nanmean(current, m)
         variances = _nanvar(current, m, means, ddof=1)
@@ -406,7 +430,7 @@ def numeric_drift(
         current_rows=m,
         ks_statistic=ks,
         ks_p_value=ks_p_values(ks, n, m),
-        wasserstein=wasserstein,
+        wasserstein=distances,
         wasserstein_normalised=normalised,
         psi=psis,
         cohens_d=np.where((n < 2) | (m < 2), np.nan, cohens_d),
@@ -424,7 +448,7 @@ class CategoricalDrift:
 
 
 def categorical_drift(
-    categories: np.ndarray, reference_counts: np.ndarray, current: np.ndarray
+    categories: np.ndarray, reference_counts: np.ndarray, current: pd.Series
 ) -> CategoricalDrift:
     """Chi-square of the 2 x K table (categories seen on either side) and JS distance."""
     levels, current_counts = category_counts(current)
@@ -503,7 +527,7 @@ def drift_metrics(
             rows.append({**row, **judge(row, effects, thresholds)})
     for j, name in enumerate(reference.categorical_columns):
         result = categorical_drift(
-            reference.categories[j], reference.category_counts[j], category_values(current[name])
+            reference.categories[j], reference.category_counts[j], current[name]
         )
         row = {
             "column": name,

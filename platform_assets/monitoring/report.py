@@ -56,7 +56,7 @@ def overlay_png(reference: ReferenceStatistics, current: pd.DataFrame, column: s
         axis.set_xticks(positions, labels, rotation=45, ha="right", fontsize=7)
     else:
         j = reference.numeric_columns.index(column)
-        ref = reference.sorted_values[: reference.counts[j], j]
+        ref = reference.sorted_values[j]
         cur = numeric_matrix(current, [column])[:, 0]
         cur = cur[~np.isnan(cur)]
         both = np.concatenate([ref, cur])

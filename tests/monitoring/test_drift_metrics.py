@@ -128,6 +128,30 @@ def test_categorical_metrics_equal_scipy(seed, shift):
     assert fit.pvalue < 1e-3 if shift else fit.pvalue > 1e-6
 
 
+HARD_SAMPLES = {
+    # name: (reference, current), both from a seeded generator
+    "far from zero": lambda rng: (1e6 + rng.normal(0, 1, 50_000), 1e6 + rng.normal(0, 1, 9_000)),
+    "heavy tail": lambda rng: (rng.lognormal(3, 2.5, 50_000), rng.lognormal(3.1, 2.5, 9_000)),
+    "day above the reference": lambda rng: (rng.normal(0, 1, 2_000), rng.normal(50, 1, 300)),
+    "day inside one reference gap": lambda rng: (np.array([0.0, 10.0] * 500), rng.random(400)),
+    "only ties": lambda rng: (rng.integers(0, 4, 20_000) * 1.0, rng.integers(1, 5, 5_000) * 1.0),
+    "one day value": lambda rng: (rng.normal(0, 1, 1_000), np.array([0.25])),
+    "more day than reference": lambda rng: (rng.normal(0, 1, 300), rng.normal(0.1, 1.2, 7_000)),
+}
+
+
+@pytest.mark.parametrize("name", HARD_SAMPLES)
+def test_ks_and_wasserstein_equal_scipy_on_hard_samples(name):
+    reference, current = HARD_SAMPLES[name](np.random.default_rng(8))
+    statistics = compute_reference(pd.DataFrame({"x": reference}), ["x"], [], name)
+    row = drift_metrics(statistics, pd.DataFrame({"x": current}), DriftThresholds()).iloc[0]
+    ks = stats.ks_2samp(reference, current, method="asymp")
+    assert row["ks_statistic"] == pytest.approx(ks.statistic, **TOLERANCE)
+    assert row["ks_p_value"] == pytest.approx(ks.pvalue, **TOLERANCE)
+    wasserstein = stats.wasserstein_distance(reference, current)
+    assert row["wasserstein"] == pytest.approx(wasserstein, **TOLERANCE)
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_psi_when_quantiles_fall_exactly_on_reference_values(seed):
     """With 1,001 reference values every decile position (1000 k / 10) is a value itself: it
@@ -138,6 +162,24 @@ def test_psi_when_quantiles_fall_exactly_on_reference_values(seed):
     metrics = drift_metrics(compute_reference(reference, ["x"], [], "exact"), current)
     expected = plain_psi(reference["x"].to_numpy(), current["x"].to_numpy(), 10, 1e-4)
     assert metrics.loc[0, "psi"] == pytest.approx(expected, **TOLERANCE)
+
+
+def test_nulls_are_one_category_whatever_the_other_names_length():
+    """Short names beside nulls on one side, long ones on the other: still one null level."""
+    rng = np.random.default_rng(9)
+    reference = pd.Series(rng.choice(["a", "b", None], 3000))
+    current = pd.Series(rng.choice(["a", "a much longer name", None], 800))
+    statistics = compute_reference(pd.DataFrame({"c": reference}), [], ["c"], "nulls")
+    row = drift_metrics(statistics, pd.DataFrame({"c": current})).iloc[0]
+    table = pd.DataFrame(
+        {
+            "ref": reference.fillna("<null>").value_counts(),
+            "cur": current.fillna("<null>").value_counts(),
+        }
+    ).fillna(0)
+    chi2 = stats.chi2_contingency(table.to_numpy().T, correction=False)
+    assert row["chi2_dof"] == chi2.dof == 3
+    assert row["chi2_statistic"] == pytest.approx(chi2.statistic, **TOLERANCE)
 
 
 def test_large_samples_use_the_same_distribution_as_scipy():
