@@ -316,47 +316,55 @@ def ks_wasserstein(reference_sorted: np.ndarray, current_sorted: np.ndarray) -> 
 
     F_ref and F_cur are right-continuous steps, so sup (F_ref - F_cur) is reached just below
     a current value c (F_cur has not risen yet, F_ref counts the reference values < c) and
-    sup (F_cur - F_ref) at a current value c (both count the values <= c): searching the
-    current values in the stored reference gives both, with the same counts, and so the same
-    floats, as scipy's searchsorted at every value of both samples. The count of values <= c
-    needs a second search only where c is also a reference value.
+    sup (F_cur - F_ref) at c (both count the values <= c). Both only change at the day's
+    distinct values, so those are searched in the stored reference (a day of counts has a few
+    dozen), giving the same counts, and so the same floats, as scipy's searchsorted at every
+    value of both samples. The count of reference values <= c needs a second search only
+    where c is also a reference value.
     """
     n, m = reference_sorted.size, current_sorted.size
-    below = np.searchsorted(reference_sorted, current_sorted, side="left")
+    # per distinct current value c: how many current values are <= c
+    through = np.append(np.flatnonzero(np.diff(current_sorted)) + 1, m)
+    values = current_sorted[through - 1]
+    below = np.searchsorted(reference_sorted, values, side="left")
     at_or_below = below.copy()
-    tied = reference_sorted[np.minimum(below, n - 1)] == current_sorted
-    at_or_below[tied] = np.searchsorted(reference_sorted, current_sorted[tied], side="right")
-    rank = np.arange(m)
-    ks = max(np.max(below / n - rank / m), np.max((rank + 1) / m - at_or_below / n), 0.0)
-    return float(ks), wasserstein(reference_sorted, current_sorted, below)
+    tied = reference_sorted[np.minimum(below, n - 1)] == values
+    at_or_below[tied] = np.searchsorted(reference_sorted, values[tied], side="right")
+    before = np.concatenate([[0], through[:-1]])  # current values < c
+    ks = max(np.max(below / n - before / m), np.max(through / m - at_or_below / n), 0.0)
+    return float(ks), wasserstein(reference_sorted, values, through, below, m)
 
 
 def wasserstein(
-    reference_sorted: np.ndarray, current_sorted: np.ndarray, below: np.ndarray
+    reference_sorted: np.ndarray,
+    values: np.ndarray,
+    through: np.ndarray,
+    below: np.ndarray,
+    m: int,
 ) -> float:
     """Integral of |F_ref - F_cur|, stretch by stretch between the day's distinct values.
 
-    `below[i]` counts the reference values < current_sorted[i]. On a stretch [a, b) between
-    two consecutive distinct current values F_cur is a constant g, and F_ref rises past g at
-    most once, at the reference value r_q, q = ceil(g n) - 1; with z = r_q clipped to the
-    stretch its integral is g (z - a) - I(a, z) + I(z, b) - g (b - z), where
-    I(x, y) = integral of F_ref from x to y = (A(y) - A(x)) / n and A(x) = sum over reference
-    values r <= x of (x - r) = k x - S(k) for any k with r[k-1] <= x <= r[k], S(k) the sum of
-    the k smallest. Before the first current value g = 0, after the last g = 1. So the work
-    is one cumulative sum of the reference and a few operations per distinct current value,
-    instead of a merge of both samples. The reference is centred on its median before it is
-    summed, which keeps S, and the rounding of the differences of A, small.
+    `values` are the m current values' distinct values, ascending; `through` counts the
+    current values <= each, `below` the reference values < each. On a stretch [a, b) between
+    two consecutive distinct values F_cur is a constant g, and F_ref rises past g at most
+    once, at the reference value r_q, q = ceil(g n) - 1; with z = r_q clipped to the stretch
+    its integral is g (z - a) - I(a, z) + I(z, b) - g (b - z), where I(x, y) = integral of
+    F_ref from x to y = (A(y) - A(x)) / n and A(x) = sum over reference values r <= x of
+    (x - r) = k x - S(k) for any k with r[k-1] <= x <= r[k], S(k) the sum of the k smallest.
+    Before the first value g = 0, after the last g = 1. So the work is one cumulative sum of
+    the reference and a few operations per distinct current value, instead of a merge of both
+    samples. The reference is centred on its median before it is summed, which keeps S, and
+    the rounding of the differences of A, small.
     """
-    n, m = reference_sorted.size, current_sorted.size
+    n = reference_sorted.size
     centre = reference_sorted[n // 2]
     sums = np.zeros(n + 1)
     np.cumsum(reference_sorted - centre, out=sums[1:])
-    last = np.append(np.flatnonzero(np.diff(current_sorted)), m - 1)  # of each distinct value
-    values = current_sorted[last] - centre
-    area = below[last] * values - sums[below[last]]
+    values = values - centre
+    area = below * values - sums[below]
     top = max(reference_sorted[-1] - centre, values[-1])
     total = area[0] + n * (top - values[-1]) - (n * top - sums[n] - area[-1])
-    count = last[:-1] + 1  # current values <= a: g = count / m on [a, b)
+    count = through[:-1]  # g = count / m on [a, b)
     q = (count * n + m - 1) // m - 1
     crossing = reference_sorted[q] - centre
     a, b = values[:-1], values[1:]
