@@ -7,8 +7,8 @@ hash, and compared with each day's rows by `drift_metrics`:
 
 - numeric columns, one at a time against the stored sorted reference: the day's column is
   sorted once and searched into the reference (`ks_wasserstein`: the searches give both
-  one-sided KS suprema; `wasserstein`: a cumulative sum of the reference and a few operations
-  per distinct day value give the integral; nothing of the reference is re-sorted or merged).
+  one-sided KS suprema; `wasserstein`: one pass of segment sums over the reference and a few
+  operations per distinct day value give the integral; nothing is re-sorted or merged).
   From them: Kolmogorov-Smirnov statistic (sup |F_ref - F_cur|) and its asymptotic p-value
   (Smirnov's distribution, as `scipy.stats.ks_2samp(method="asymp")`), Wasserstein-1
   distance (integral of |F_ref - F_cur|, as `scipy.stats.wasserstein_distance`) and the same
@@ -347,33 +347,36 @@ def wasserstein(
     `values` are the m current values' distinct values, ascending; `through` counts the
     current values <= each, `below` the reference values < each. On a stretch [a, b) between
     two consecutive distinct values F_cur is a constant g, and F_ref rises past g at most
-    once, at the reference value r_q, q = ceil(g n) - 1; with z = r_q clipped to the stretch
-    its integral is g (z - a) - I(a, z) + I(z, b) - g (b - z), where I(x, y) = integral of
-    F_ref from x to y = (A(y) - A(x)) / n and A(x) = sum over reference values r <= x of
-    (x - r) = k x - S(k) for any k with r[k-1] <= x <= r[k], S(k) the sum of the k smallest.
-    Before the first value g = 0, after the last g = 1. So the work is one cumulative sum of
-    the reference and a few operations per distinct current value, instead of a merge of both
-    samples. The reference is centred on its median before it is summed, which keeps S, and
-    the rounding of the differences of A, small.
+    once, at the reference value r_q, q = ceil(g n) - 1; with z = r_q clipped to the stretch:
+
+        n * integral over [a, z) of (g - F_ref) = (g n - k_a)(z - a) - sum[a <= r < z] (z - r)
+        n * integral over [z, b) of (F_ref - g) = (k_z - g n)(b - z) + sum[z <= r < b] (b - r)
+
+    with k_x the reference values < x. Before the first value g = 0, after the last g = 1.
+    The sums over the reference values of each piece come from one `np.add.reduceat` over
+    consecutive segments of the (median-centred) reference: every term is a local quantity, so
+    rounding stays at the scale of the values, not of n times them as with prefix sums.
     """
     n = reference_sorted.size
     centre = reference_sorted[n // 2]
-    sums = np.zeros(n + 1)
-    np.cumsum(reference_sorted - centre, out=sums[1:])
+    shifted = np.append(reference_sorted - centre, 0.0)  # index n starts an empty last piece
     values = values - centre
-    area = below * values - sums[below]
-    top = max(reference_sorted[-1] - centre, values[-1])
-    total = area[0] + n * (top - values[-1]) - (n * top - sums[n] - area[-1])
     count = through[:-1]  # g = count / m on [a, b)
     q = (count * n + m - 1) // m - 1
     crossing = reference_sorted[q] - centre
     a, b = values[:-1], values[1:]
-    area_a, area_b = area[:-1], area[1:]
-    area_z = np.where(
-        crossing <= a, area_a, np.where(crossing >= b, area_b, q * crossing - sums[q])
-    )
+    k_a, k_b = below[:-1], below[1:]
     z = np.clip(crossing, a, b)
-    total += np.sum(count * (n / m) * (2 * z - a - b) - 2 * area_z + area_a + area_b)
+    k_z = np.where(crossing <= a, k_a, np.where(crossing >= b, k_b, q))
+    # pieces: [0, k_a(0)), then [k_a, k_z), [k_z, k_b) per stretch, then [k_b(last), n)
+    starts = np.empty(2 * values.size, dtype=np.int64)
+    starts[0], starts[1::2], starts[2::2] = 0, below, k_z
+    sums = np.add.reduceat(shifted, starts)
+    sums[:-1][starts[1:] == starts[:-1]] = 0.0  # reduceat gives an empty piece its first value
+    level = count * (n / m)
+    total = below[0] * values[0] - sums[0] + sums[-1] - (n - below[-1]) * values[-1]
+    total += np.sum((level - k_a) * (z - a) - ((k_z - k_a) * z - sums[1:-1:2]))
+    total += np.sum((k_z - level) * (b - z) + ((k_b - k_z) * b - sums[2:-1:2]))
     return float(total / n)
 
 
@@ -411,7 +414,7 @@ def numeric_drift(
 ) -> NumericDrift:
     """Every numeric column of `current` (rows, columns; NaN = null) against the reference:
     each column is sorted once, then KS, Wasserstein and the PSI bin counts come from
-    searches into the stored sorted reference, its cumulative sum and the bin edges."""
+    searches into the stored sorted reference, sums over its segments and the bin edges."""
     columns = len(reference.numeric_columns)
     n = reference.counts
     m = (~np.isnan(current)).sum(axis=0)
