@@ -74,7 +74,7 @@ def numeric_drifts(j: int) -> bool:
 def drift_data(work_dir: Path, rows: int, seed: int) -> Path:
     """The data folder (both Parquet files and the truth), generated if needed."""
     folder = work_dir / "data" / f"drift-reference-{rows}-seed-{seed}"
-    settings = json.dumps({"reference_rows": rows, "seed": seed, "version": 2}, sort_keys=True)
+    settings = json.dumps({"reference_rows": rows, "seed": seed, "version": 3}, sort_keys=True)
     stamp = folder / "generated.json"
     if not (stamp.exists() and stamp.read_text() == settings):
         shutil.rmtree(folder, ignore_errors=True)
@@ -109,8 +109,10 @@ def generate(folder: Path, rows: int, seed: int) -> None:
 
 
 def _numeric(rng: np.random.Generator, j: int, size: int, drifted: bool) -> np.ndarray:
-    """Column j's values; a drifted column moves its location by about 0.3 standard
-    deviations (its zero share for the zero-inflated shape, its rate for counts)."""
+    """Column j's values. A drifted column moves by 0.3: the normal and rounded normal
+    by 0.3 standard deviations, the uniform by 0.3 of its width, the lognormal's log-location
+    by 0.3, the exponential's scale and the Poisson rate by 30%, the mixture's first mode
+    share from 0.3 to 0.6, the zero share from 0.7 to 0.55."""
     shift = 0.3 if drifted else 0.0
     scale = 1.0 + j / 10  # columns of one shape differ in scale
     shape = shape_of(j)
@@ -130,7 +132,7 @@ def _numeric(rng: np.random.Generator, j: int, size: int, drifted: bool) -> np.n
     if shape == "zero-inflated gamma":
         zero = rng.random(size) < 0.7 - shift / 2
         return np.where(zero, 0.0, rng.gamma(2.0, scale, size))
-    return _with_nulls(rng, np.round(rng.normal(shift, scale, size), 1), 0.05)
+    return _with_nulls(rng, np.round(rng.normal(shift * scale, scale, size), 1), 0.05)
 
 
 def _with_nulls(rng: np.random.Generator, values: np.ndarray, share: float) -> np.ndarray:
