@@ -53,6 +53,9 @@ DIFFERENT_DEFINITION = {
     "the reference's shares (scipy.stats.chisquare), the platform's the 2 x K contingency test",
 }
 P_VALUE_METHODS = {"ks", "chisquare"}
+EXACT_KS_ROWS = 10_000
+"""scipy's ks_2samp(method="auto"), which Evidently calls, computes the exact p-value when
+neither sample has more rows than this, the asymptotic one (the platform's) above."""
 
 
 class Disagreement(AssertionError):
@@ -136,9 +139,15 @@ def evidently_agreement(scores: list[dict], platform: pd.DataFrame) -> dict[str,
         by_method.setdefault(method, []).append(score)
     found = {}
     for method, entries in sorted(by_method.items()):
-        if method in METHODS_AS_PLATFORM:
+        columns = [entry["column"] for entry in entries]
+        rows = platform.loc[columns, ["reference_rows", "current_rows"]].max(axis=1)
+        if method == "ks" and (rows <= EXACT_KS_ROWS).any():
+            found[method] = (
+                f"{len(entries)} columns; at {rows.min():,} rows Evidently's ks_2samp computes "
+                "the exact p-value, the platform the asymptotic one"
+            )
+        elif method in METHODS_AS_PLATFORM:
             metric, factor = METHODS_AS_PLATFORM[method]
-            columns = [entry["column"] for entry in entries]
             difference = relative_difference(
                 [entry["value"] for entry in entries],
                 platform.loc[columns, metric].to_numpy(dtype=float) * factor,
