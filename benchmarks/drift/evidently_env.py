@@ -1,7 +1,7 @@
 """The separate Python environment the Evidently contenders run in.
 
 Evidently is not a dependency of the platform (it must not enter the main environment: its
-own pins, e.g. plotly<6, and a hundred packages the platform does not need). The suite builds
+own pins, e.g. plotly<6, and about 80 packages the platform does not need). The suite builds
 `benchmarks/.venv-evidently` (git-ignored) from `evidently-requirements.txt`, every package
 pinned, the first time an Evidently contender is measured: `python -m venv` of the
 interpreter running the suite, then `pip install -r` (about 75 s and 1 GiB here). A stamp
