@@ -158,6 +158,20 @@ def targets_table(measurements: list[Measurement]) -> str:
     return "\n".join(lines)
 
 
+def median_of(measured: Measurement, key: str) -> float:
+    """The median over the repeats of one of the child's results, e.g. "import_seconds"."""
+    return statistics.median(repeat[key] for repeat in measured.repeats)
+
+
+def stage_medians(measured: Measurement) -> str:
+    """Each stage the contender reported (counts["stages"]), with its median wall seconds."""
+    names = measured.repeats[0]["counts"].get("stages", {})
+    return ", ".join(
+        f"{name} {statistics.median(r['counts']['stages'][name] for r in measured.repeats):.2f}"
+        for name in names
+    )
+
+
 def verdict(met: bool) -> str:
     return "PASS" if met else "MISS"
 

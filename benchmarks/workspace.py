@@ -1,7 +1,10 @@
 """Where the benchmarks keep their data and results, and the environment they run in."""
 
+import json
 import os
+import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -25,3 +28,23 @@ def contender_environment(out: Path) -> dict[str, str]:
         CARD_TOKEN_KEY=BENCHMARK_TOKEN_KEY,
     )
     return environment
+
+
+GENERATION_STAMP = "generated.json"
+
+
+def generated_once(folder: Path, settings: dict, generate: Callable[[], None]) -> None:
+    """Run `generate` into an emptied `folder` unless the folder's stamp holds these settings
+    (the data of a finished generation with them is there); then write the stamp."""
+    expected = json.dumps(settings, sort_keys=True)
+    stamp = folder / GENERATION_STAMP
+    if stamp.exists() and stamp.read_text() == expected:
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    generate()
+    stamp.write_text(expected)
+
+
+def generation_settings(folder: Path) -> dict:
+    return json.loads((folder / GENERATION_STAMP).read_text())

@@ -17,18 +17,20 @@ One numeric column of each shape and three categorical columns drift in the curr
 `_numeric` and `_categorical` for how); one drifted categorical column also brings
 categories the reference never had. `truth.json` lists the drifted columns.
 
-Only numpy and pyarrow are imported: the Evidently contender runs in its own environment
-and reads the same files through this module's paths.
+Only numpy, pandas and pyarrow are imported: the Evidently contenders run in their own
+environment and read the same files through this module.
 """
 
 import json
-import shutil
 from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from benchmarks.workspace import generated_once, generation_settings
 
 REFERENCE_FILE = "reference.parquet"
 CURRENT_FILE = "current.parquet"
@@ -74,13 +76,8 @@ def numeric_drifts(j: int) -> bool:
 def drift_data(work_dir: Path, rows: int, seed: int) -> Path:
     """The data folder (both Parquet files and the truth), generated if needed."""
     folder = work_dir / "data" / f"drift-reference-{rows}-seed-{seed}"
-    settings = json.dumps({"reference_rows": rows, "seed": seed, "version": 3}, sort_keys=True)
-    stamp = folder / "generated.json"
-    if not (stamp.exists() and stamp.read_text() == settings):
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        generate(folder, rows, seed)
-        stamp.write_text(settings)
+    settings = {"reference_rows": rows, "seed": seed, "version": 3}
+    generated_once(folder, settings, lambda: generate(folder, rows, seed))
     return folder
 
 
@@ -155,9 +152,14 @@ def _categorical(rng: np.random.Generator, j: int, size: int, drifted: bool) -> 
     return names.take(pa.array(codes))
 
 
+def read_frames(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both files as pandas frames, as the contenders that work on raw rows read them."""
+    return pd.read_parquet(folder / REFERENCE_FILE), pd.read_parquet(folder / CURRENT_FILE)
+
+
 def describe(folder: Path) -> list[tuple[str, str]]:
     """What was generated: sizes, shapes, which columns drift."""
-    settings = json.loads((folder / "generated.json").read_text())
+    settings = generation_settings(folder)
     truth = json.loads((folder / TRUTH_FILE).read_text())
     sizes = {
         file: (pq.ParquetFile(folder / file).metadata.num_rows, (folder / file).stat().st_size)

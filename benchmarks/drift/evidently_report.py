@@ -22,7 +22,6 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-import pandas as pd
 from evidently import DataDefinition, Dataset, Report
 from evidently.metrics import ValueDrift
 from evidently.presets import DataDriftPreset
@@ -33,8 +32,7 @@ from benchmarks.drift import data
 def _run(folder: Path, metrics) -> dict:
     stages = {}
     started = time.perf_counter()
-    reference = pd.read_parquet(folder / data.REFERENCE_FILE)
-    current = pd.read_parquet(folder / data.CURRENT_FILE)
+    reference, current = data.read_frames(folder)
     stages["read both (Parquet -> pandas)"] = time.perf_counter() - started
     started = time.perf_counter()
     definition = DataDefinition(

@@ -1,7 +1,5 @@
 """The drift suite's results as markdown: machine, data, timings, targets, agreement."""
 
-import statistics
-
 from benchmarks.drift.contenders import (
     EVIDENTLY,
     EVIDENTLY_SAME_TESTS,
@@ -10,7 +8,14 @@ from benchmarks.drift.contenders import (
     PLATFORM_REFERENCE,
     SCIPY,
 )
-from benchmarks.report import Measurement, machine_facts
+from benchmarks.report import (
+    Measurement,
+    machine_facts,
+    median_of,
+    ratio_target_row,
+    stage_medians,
+    verdict,
+)
 
 EVIDENTLY_SPEEDUP_TARGET = 20.0
 FLOOR_RATIO_LIMIT = 2.0
@@ -18,18 +23,6 @@ FLOOR_RATIO_LIMIT = 2.0
 
 def _find(measurements: list[Measurement], name: str) -> Measurement | None:
     return next((m for m in measurements if m.contender == name), None)
-
-
-def _median(measured: Measurement, key: str) -> float:
-    return statistics.median(repeat[key] for repeat in measured.repeats)
-
-
-def _stages(measured: Measurement) -> str:
-    names = measured.repeats[0]["counts"].get("stages", {})
-    return ", ".join(
-        f"{name} {statistics.median(r['counts']['stages'][name] for r in measured.repeats):.2f}"
-        for name in names
-    )
 
 
 def _ratio(numerator: Measurement | None, denominator: Measurement | None, cpu=False) -> str:
@@ -52,7 +45,7 @@ def results_table(measurements: list[Measurement]) -> str:
         lines.append(
             f"| {measured.contender} | {len(measured.repeats)} | {measured.wall:.2f} | "
             f"{min(walls):.2f}-{max(walls):.2f} | {measured.cpu:.1f} | "
-            f"{measured.peak_rss_mib:,.0f} | {_median(measured, 'import_seconds'):.1f} | "
+            f"{measured.peak_rss_mib:,.0f} | {median_of(measured, 'import_seconds'):.1f} | "
             f"{_ratio(measured, floor)} | {_ratio(measured, floor, cpu=True)} | "
             f"{_ratio(evidently, measured)} |"
         )
@@ -67,40 +60,42 @@ def targets_table(measurements: list[Measurement]) -> str:
         "|---|--:|---|--:|",
     ]
     if platform and evidently:
-        speedup = evidently.wall / platform.wall
         lines.append(
-            f"| platform at least {EVIDENTLY_SPEEDUP_TARGET:.0f}x faster than Evidently's "
-            f"report (Evidently / platform) | {speedup:.1f}x | "
-            f"{_verdict(speedup >= EVIDENTLY_SPEEDUP_TARGET)} | "
-            f"{evidently.cpu / platform.cpu:.1f}x |"
+            ratio_target_row(
+                f"platform at least {EVIDENTLY_SPEEDUP_TARGET:.0f}x faster than Evidently's "
+                "report (Evidently / platform)",
+                evidently,
+                platform,
+                at_least=EVIDENTLY_SPEEDUP_TARGET,
+                digits=1,
+            )
         )
     if platform and floor:
-        ratio = platform.wall / floor.wall
         lines.append(
-            f"| platform within {FLOOR_RATIO_LIMIT:.0f}x of the numpy floor, reference stored "
-            f"(platform / floor) | {ratio:.2f}x | {_verdict(ratio <= FLOOR_RATIO_LIMIT)} | "
-            f"{platform.cpu / floor.cpu:.2f}x |"
+            ratio_target_row(
+                f"platform within {FLOOR_RATIO_LIMIT:.0f}x of the numpy floor, reference stored "
+                "(platform / floor)",
+                platform,
+                floor,
+                at_most=FLOOR_RATIO_LIMIT,
+            )
         )
     agreement = (platform.counts.get("agreement") or {}) if platform else {}
     if agreement:
         lines.append(
             f"| KS statistics, p-values and the other metrics equal to scipy's to 1e-9 | "
             f"largest relative difference {max(agreement['largest'].values()):.1e} | "
-            f"{_verdict(agreement['agrees'])} | - |"
+            f"{verdict(agreement['agrees'])} | - |"
         )
     else:
         lines.append("| metrics equal to scipy's to 1e-9 | not checked (--no-verify) | - | - |")
     return "\n".join(lines)
 
 
-def _verdict(met: bool) -> str:
-    return "PASS" if met else "MISS"
-
-
 def stages_table(measurements: list[Measurement]) -> str:
     lines = ["| contender | stages, median wall s |", "|---|---|"]
     for measured in measurements:
-        lines.append(f"| {measured.contender} | {_stages(measured)} |")
+        lines.append(f"| {measured.contender} | {stage_medians(measured)} |")
     return "\n".join(lines)
 
 
@@ -124,8 +119,8 @@ def agreement_lines(measurements: list[Measurement]) -> str:
 def flag_lines(measurements: list[Measurement]) -> str:
     lines = []
     for measured in measurements:
-        for verdict, found in (measured.counts.get("flags") or {}).items():
-            lines.append(f"- {measured.contender}, {verdict}: {found}")
+        for judged_by, found in (measured.counts.get("flags") or {}).items():
+            lines.append(f"- {measured.contender}, {judged_by}: {found}")
     return "\n".join(lines) or "- not checked (--no-verify)"
 
 

@@ -84,8 +84,7 @@ def categorical_row(name: str, reference: pd.Series, current: pd.Series) -> dict
 def run(folder: Path, day, out: Path) -> dict:
     stages = {}
     started = time.perf_counter()
-    reference = pd.read_parquet(folder / data.REFERENCE_FILE)
-    current = pd.read_parquet(folder / data.CURRENT_FILE)
+    reference, current = data.read_frames(folder)
     stages["read both (Parquet -> pandas)"] = time.perf_counter() - started
     started = time.perf_counter()
     rows = [numeric_row(c, reference[c], current[c]) for c in data.numeric_columns()]

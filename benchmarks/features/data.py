@@ -12,8 +12,6 @@ Generated once per (rows/day, days, seed) under the work directory; a stamp hold
 settings marks a finished generation. Generation is never timed.
 """
 
-import json
-import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -23,7 +21,7 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable
 
 from benchmarks.features.output import SILVER_TABLE
-from benchmarks.workspace import BENCHMARK_TOKEN_KEY
+from benchmarks.workspace import BENCHMARK_TOKEN_KEY, generated_once, generation_settings
 from fraud_generator import GeneratorConfig
 from fraud_generator.events import simulate_day
 from fraud_generator.world import build_world
@@ -50,13 +48,7 @@ def silver_lake(work_dir: Path, rows: int, seed: int) -> Path:
     """The lake root holding `silver/transactions`: DAYS days of `rows` transactions each."""
     folder = work_dir / "data" / f"silver-rows-{rows}-days-{DAYS}-seed-{seed}"
     config = _config(folder, rows, seed)
-    settings = json.dumps(config.to_json(), sort_keys=True)
-    stamp = folder / "generated.json"
-    if not (stamp.exists() and stamp.read_text() == settings):
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        generate(config, folder / "lake")
-        stamp.write_text(settings)
+    generated_once(folder, config.to_json(), lambda: generate(config, folder / "lake"))
     return folder / "lake"
 
 
@@ -112,7 +104,7 @@ def silver_rows(world, config: GeneratorConfig, day: date, tokenizer, width: int
 
 def describe(lake_root: Path) -> list[tuple[str, str]]:
     """What was generated: settings, users, table size, and how bursty the users are."""
-    settings = json.loads((lake_root.parent / "generated.json").read_text())
+    settings = generation_settings(lake_root.parent)
     table = DeltaTable(str(lake_root / SILVER_TABLE))
     files = table.file_uris()
     size = sum(Path(uri.removeprefix("file://")).stat().st_size for uri in files)

@@ -24,8 +24,6 @@ and merchants without any feature row, rows before the first feature day, and ro
 (user, instant) with another row (two payments of one card at one instant).
 """
 
-import json
-import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -34,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import DeltaTable, write_deltalake
 
+from benchmarks.workspace import generated_once, generation_settings
 from platform_assets.features.compute import MERCHANT_FEATURE_COLUMNS, USER_FEATURE_COLUMNS
 from platform_assets.features.schemas import MERCHANT_FEATURES_SCHEMA, USER_FEATURES_SCHEMA
 from platform_assets.training.labels import LABELS_SCHEMA
@@ -112,13 +111,8 @@ def sizes(entity_rows: int) -> dict[str, int]:
 def training_data(work_dir: Path, entity_rows: int, seed: int) -> Path:
     """The data folder (holding `lake/` and `labels.parquet`), generated if needed."""
     folder = work_dir / "data" / f"training-set-rows-{entity_rows}-days-{DAYS}-seed-{seed}"
-    settings = json.dumps({**sizes(entity_rows), "days": DAYS, "seed": seed}, sort_keys=True)
-    stamp = folder / "generated.json"
-    if not (stamp.exists() and stamp.read_text() == settings):
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        generate(folder, entity_rows, seed)
-        stamp.write_text(settings)
+    settings = {**sizes(entity_rows), "days": DAYS, "seed": seed}
+    generated_once(folder, settings, lambda: generate(folder, entity_rows, seed))
     return folder
 
 
@@ -343,7 +337,7 @@ def table_uri(data: Path, table: str) -> str:
 
 def describe(data: Path) -> list[tuple[str, str]]:
     """What was generated: sizes, files, the kinds of entity rows."""
-    settings = json.loads((data / "generated.json").read_text())
+    settings = generation_settings(data)
     tables = []
     for table in (USER_TABLE, MERCHANT_TABLE):
         delta = DeltaTable(table_uri(data, table))

@@ -1,8 +1,13 @@
 """The training suite's results as markdown: machine, data, one table per size, targets."""
 
-import statistics
-
-from benchmarks.report import Measurement, machine_facts, ratio_target_row, verdict
+from benchmarks.report import (
+    Measurement,
+    machine_facts,
+    median_of,
+    ratio_target_row,
+    stage_medians,
+    verdict,
+)
 from benchmarks.training_set.contenders import FILE_STORE, FLOOR, PLATFORM
 
 FLOOR_RATIO_LIMIT = 1.5
@@ -11,18 +16,6 @@ FILE_STORE_SPEEDUP_TARGET = 10.0
 
 def _find(measurements: list[Measurement], name: str, rows: int) -> Measurement | None:
     return next((m for m in measurements if m.contender == name and m.rows == rows), None)
-
-
-def _median(measured: Measurement, key: str) -> float:
-    return statistics.median(repeat[key] for repeat in measured.repeats)
-
-
-def _stages(measured: Measurement) -> str:
-    names = measured.repeats[0]["counts"].get("stages", {})
-    return ", ".join(
-        f"{name} {statistics.median(r['counts']['stages'][name] for r in measured.repeats):.2f}"
-        for name in names
-    )
 
 
 def results_table(measurements: list[Measurement]) -> str:
@@ -43,7 +36,7 @@ def results_table(measurements: list[Measurement]) -> str:
             f"| {measured.contender} | {measured.rows:,} | {given:,} | "
             f"{counts['output_rows']:,} | {measured.wall:.2f} | "
             f"{min(walls):.2f}-{max(walls):.2f} | {measured.cpu:.1f} | "
-            f"{measured.peak_rss_mib:,.0f} | {_median(measured, 'import_seconds'):.1f} | "
+            f"{measured.peak_rss_mib:,.0f} | {median_of(measured, 'import_seconds'):.1f} | "
             + (f"{measured.wall / floor.wall:.2f}x | " if floor else "- | ")
             + (f"{measured.cpu / floor.cpu:.2f}x | " if floor else "- | ")
             + (f"{files.wall / measured.wall:.1f}x | " if files else "- | ")
@@ -104,7 +97,7 @@ def targets_table(measurements: list[Measurement]) -> str:
 def stages_table(measurements: list[Measurement]) -> str:
     lines = ["| contender | entity rows | stages, median wall s |", "|---|--:|---|"]
     for measured in measurements:
-        lines.append(f"| {measured.contender} | {measured.rows:,} | {_stages(measured)} |")
+        lines.append(f"| {measured.contender} | {measured.rows:,} | {stage_medians(measured)} |")
     return "\n".join(lines)
 
 
