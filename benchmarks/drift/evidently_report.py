@@ -14,8 +14,8 @@ written):
   `jensenshannon`: every test the platform's report computes that Evidently has.
 
 Each returns every column's score per method (as Evidently names the method), for the
-agreement with the platform's metrics (`benchmarks.drift.verify`). Only pandas, pyarrow and
-Evidently are imported.
+agreement with the platform's metrics (`benchmarks.drift.verify`). Nothing of the platform
+is imported: Evidently, and numpy, pandas and pyarrow through `benchmarks.drift.data`.
 """
 
 import time

@@ -33,7 +33,7 @@ from platform_assets.monitoring.drift import (
 from platform_assets.resources import LakeResource
 
 REFERENCE_KEY = "benchmark-reference:bins=10"
-"""The asset's key: training-set hash and PSI bin count."""
+"""A key shaped like the asset's (which names the training set and the PSI bin count)."""
 
 
 def build_and_store(folder: Path, lake_root: Path) -> ReferenceStatistics:
