@@ -300,19 +300,40 @@ TRAINING_LABELS = {
 
 
 @dataclasses.dataclass
-class ServicesTraining:
+class ServicesPlatform:
+    """The definitions of a services profile, run in process against one Dagster instance."""
+
     defs: Definitions
     resources: object
     instance: object
-    s3_server: S3Server
-    truth: GroundTruth
-    model_run_id: str | None = None
-    """The champion's MLflow run, once trained."""
 
     def run(self, job: str, **kwargs):
         result = self.defs.resolve_job_def(job).execute_in_process(instance=self.instance, **kwargs)
         assert result.success
         return result
+
+    def materialize_features(self, days: list[str]) -> None:
+        """Reference tables, each day's lake partition, the feature tables over the days (one
+        range run), then `feast apply`."""
+        self.run("reference_lake_job")
+        for day in days:
+            self.run("daily_lake_job", partition_key=day)
+        self.run(
+            "daily_features_job",
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: days[0],
+                ASSET_PARTITION_RANGE_END_TAG: days[-1],
+            },
+        )
+        self.run("feast_apply_job")
+
+
+@dataclasses.dataclass
+class ServicesTraining(ServicesPlatform):
+    s3_server: S3Server | None = None
+    truth: GroundTruth | None = None
+    model_run_id: str | None = None
+    """The champion's MLflow run, once trained."""
 
 
 @pytest.fixture(scope="module")
@@ -339,17 +360,7 @@ def services_training(
         defs = build_definitions(settings)
         with instance_for_test() as instance, build_resources(defs.resources) as resources:
             platform = ServicesTraining(defs, resources, instance, s3_server, truth)
-            platform.run("reference_lake_job")
-            for day in TRAINING_DAYS:
-                platform.run("daily_lake_job", partition_key=day)
-            platform.run(
-                "daily_features_job",
-                tags={
-                    ASSET_PARTITION_RANGE_START_TAG: TRAINING_DAYS[0],
-                    ASSET_PARTITION_RANGE_END_TAG: TRAINING_DAYS[-1],
-                },
-            )
-            platform.run("feast_apply_job")
+            platform.materialize_features(TRAINING_DAYS)
             result = platform.run(
                 "training_job",
                 run_config={"ops": {"training__labels": {"config": TRAINING_LABELS}}},

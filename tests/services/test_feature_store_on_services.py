@@ -2,11 +2,10 @@
 registry in PostgreSQL, the online store on Redis, MLflow runs in PostgreSQL."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
-from dagster import Definitions, build_resources, instance_for_test
+from dagster import build_resources, instance_for_test
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
@@ -17,7 +16,7 @@ from platform_assets.definitions import build_definitions
 from platform_assets.feature_store.online import PUSH_EXPERIMENT
 from platform_assets.features.assets import FEATURE_TABLES
 from tests.feature_store.online_oracle import assert_serves_latest
-from tests.services.conftest import services_feast_profile
+from tests.services.conftest import ServicesPlatform, services_feast_profile
 
 pytestmark = pytest.mark.services
 
@@ -25,17 +24,7 @@ FIRST_DAY = date(2024, 1, 1)
 DAYS = [(FIRST_DAY + timedelta(days=offset)).isoformat() for offset in range(3)]
 
 
-@dataclass
-class ServicesFeatureStore:
-    defs: Definitions
-    resources: object
-    instance: object
-
-    def run(self, job: str, **kwargs):
-        result = self.defs.resolve_job_def(job).execute_in_process(instance=self.instance, **kwargs)
-        assert result.success
-        return result
-
+class ServicesFeatureStore(ServicesPlatform):
     def push(self, first: str, last: str):
         tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
         return self.run("online_store_job", tags=tags)
@@ -55,17 +44,7 @@ def services_store(
         defs = build_definitions(settings)
         with instance_for_test() as instance, build_resources(defs.resources) as resources:
             store = ServicesFeatureStore(defs, resources, instance)
-            store.run("reference_lake_job")
-            for day in DAYS:
-                store.run("daily_lake_job", partition_key=day)
-            store.run(
-                "daily_features_job",
-                tags={
-                    ASSET_PARTITION_RANGE_START_TAG: DAYS[0],
-                    ASSET_PARTITION_RANGE_END_TAG: DAYS[-1],
-                },
-            )
-            store.run("feast_apply_job")
+            store.materialize_features(DAYS)
             store.push(DAYS[0], DAYS[-1])
             yield store
             resources.feast.store().teardown()
