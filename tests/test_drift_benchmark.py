@@ -15,6 +15,7 @@ import pytest
 
 from benchmarks.drift import contenders, data, evidently_env, output, scipy_loop, suite, verify
 from benchmarks.run import measure, run_once
+from platform_assets.monitoring.drift import CATEGORICAL_METRICS
 
 ROWS = 5_000
 
@@ -91,7 +92,7 @@ def test_suite_verifies_and_measures_every_contender(work_dir: Path):
     assert compared[contenders.PLATFORM] == set(verify.METRICS["numeric"]) | set(
         verify.METRICS["categorical"]
     )
-    assert compared[contenders.FLOOR] == {"psi", *output.CATEGORICAL_METRICS}
+    assert compared[contenders.FLOOR] == {"psi", *CATEGORICAL_METRICS}
     platform = by_name[contenders.PLATFORM].counts
     assert set(platform["severities"]) == set(data.numeric_columns() + data.categorical_columns())
     assert platform["current_rows"] == ROWS // data.CURRENT_SHARE

@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.drift import data
-from benchmarks.drift.output import CATEGORICAL_METRICS, COUNTS, NUMERIC_METRICS
+from platform_assets.monitoring.drift import CATEGORICAL_METRICS, NUMERIC_METRICS, ROW_COUNTS
 
 RELATIVE = 1e-9
 EXAMPLES = 3
-METRICS = {"numeric": NUMERIC_METRICS + COUNTS, "categorical": CATEGORICAL_METRICS + COUNTS}
+METRICS = {"numeric": NUMERIC_METRICS + ROW_COUNTS, "categorical": CATEGORICAL_METRICS + ROW_COUNTS}
 
 EVIDENTLY_METHOD_NAMES = {
     "Wasserstein distance (normed)": "wasserstein",

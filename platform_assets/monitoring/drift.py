@@ -484,21 +484,22 @@ def categorical_drift(
     return CategoricalDrift(n, m, chi2, p_value, dof, js)
 
 
-METRIC_COLUMNS = [
-    "column",
-    "kind",
-    "reference_rows",
-    "current_rows",
+ROW_COUNTS = ("reference_rows", "current_rows")
+NUMERIC_METRICS = (
     "ks_statistic",
     "ks_p_value",
     "wasserstein",
     "wasserstein_normalised",
     "psi",
     "cohens_d",
-    "chi2_statistic",
-    "chi2_p_value",
-    "chi2_dof",
-    "jensen_shannon",
+)
+CATEGORICAL_METRICS = ("chi2_statistic", "chi2_p_value", "chi2_dof", "jensen_shannon")
+METRIC_COLUMNS = [
+    "column",
+    "kind",
+    *ROW_COUNTS,
+    *NUMERIC_METRICS,
+    *CATEGORICAL_METRICS,
     "p_value",
     "severity",
     "reason",
