@@ -48,3 +48,28 @@ def generated_once(folder: Path, settings: dict, generate: Callable[[], None]) -
 
 def generation_settings(folder: Path) -> dict:
     return json.loads((folder / GENERATION_STAMP).read_text())
+
+
+def outputs_once(
+    names: list[str],
+    once: Callable[..., dict],
+    work_dir: Path,
+    label: str,
+    write_variable: str,
+    read: Callable[[Path], object],
+) -> dict[str, object]:
+    """Run each contender once, untimed, with `write_variable` set so that it writes its output
+    into its own folder, and return what `read` makes of each folder (removed afterwards)."""
+    outputs = {}
+    os.environ[write_variable] = "1"
+    try:
+        for index, name in enumerate(names):
+            out = work_dir / "verify" / str(index)
+            log = work_dir / "logs" / f"verify-{label}-{index}.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            once(name, log, out)
+            outputs[name] = read(out)
+    finally:
+        os.environ.pop(write_variable, None)
+    shutil.rmtree(work_dir / "verify")
+    return outputs

@@ -12,8 +12,6 @@
    report's flagged columns with the truth.
 """
 
-import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from benchmarks.drift import (
     verify,
 )
 from benchmarks.report import Measurement
+from benchmarks.workspace import outputs_once
 
 BASE_ROWS = 1_000_000
 
@@ -66,18 +65,9 @@ def run(args, run_once, measure) -> tuple[list[Measurement], list[tuple[str, str
 def verified_metrics(once, work_dir: Path, rows: int) -> dict:
     """Run the verified contenders once, writing their metrics; raise unless they agree.
     Returns their tables and comparisons."""
-    tables = {}
-    os.environ[output.WRITE_VARIABLE] = "1"
-    try:
-        for index, name in enumerate(contenders.VERIFIED):
-            out = work_dir / "verify" / str(index)
-            log = work_dir / "logs" / f"verify-drift-{rows}-{index}.log"
-            log.parent.mkdir(parents=True, exist_ok=True)
-            once(name, log, out)
-            tables[name] = output.read(out)
-    finally:
-        os.environ.pop(output.WRITE_VARIABLE, None)
-    shutil.rmtree(work_dir / "verify")
+    tables = outputs_once(
+        contenders.VERIFIED, once, work_dir, f"drift-{rows}", output.WRITE_VARIABLE, output.read
+    )
     comparisons = verify.require_agreement(tables, oracle=contenders.SCIPY)
     for name, comparison in comparisons.items():
         print(f"  {name}: {comparison.summary()}", file=sys.stderr)

@@ -13,13 +13,12 @@ equal the floor row for row (else the run stops); what the file store returns di
 """
 
 import json
-import os
-import shutil
 import sys
 from pathlib import Path
 
 from benchmarks.report import Measurement
 from benchmarks.training_set import contenders, data, output, repo, report, verify
+from benchmarks.workspace import outputs_once
 
 BASE_ROWS = 1_000_000
 FILE_STORE_ROWS = 20_000
@@ -60,20 +59,9 @@ def run(args, run_once, measure) -> tuple[list[Measurement], list[tuple[str, str
 def check_agreement(names: list[str], size: int, once, work_dir: Path) -> dict[str, dict]:
     reference = contenders.FLOOR
     order = [reference, *(name for name in names if name != reference)]
-    tables = {}
-    os.environ[output.WRITE_VARIABLE] = "1"
-    try:
-        for index, name in enumerate(order):
-            out = work_dir / "verify" / str(index)
-            log = work_dir / "logs" / f"verify-{size}-{index}.log"
-            log.parent.mkdir(parents=True, exist_ok=True)
-            once(name, log, out)
-            tables[name] = output.read(out)
-    finally:
-        os.environ.pop(output.WRITE_VARIABLE, None)
+    tables = outputs_once(order, once, work_dir, str(size), output.WRITE_VARIABLE, output.read)
     must_agree = {contenders.PLATFORM, contenders.PLATFORM_WITH_CHECK}
     comparisons = verify.check(tables, reference, must_agree)
-    shutil.rmtree(work_dir / "verify")
     for name, comparison in comparisons.items():
         print(f"  {name}: {comparison.summary()}", file=sys.stderr)
     return {name: json.loads(json.dumps(c.to_json())) for name, c in comparisons.items()}
