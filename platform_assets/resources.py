@@ -110,6 +110,12 @@ class LakeResource(ConfigurableResource):
         )
         return self._commit(table, rows, partition_by=[partition_column], predicate=predicate)
 
+    def replace_key(self, table: str, rows: pa.Table, partition_column: str, key: str) -> int:
+        """Replace the one partition whose string column `partition_column` equals `key`."""
+        quoted = key.replace("'", "''")
+        predicate = f"{partition_column} = '{quoted}'"
+        return self._commit(table, rows, partition_by=[partition_column], predicate=predicate)
+
     def replace_table(self, table: str, rows: pa.Table) -> int:
         return self._commit(table, rows, partition_by=None, predicate=None)
 

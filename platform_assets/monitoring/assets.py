@@ -28,7 +28,6 @@ from dagster import (
     MetadataValue,
     asset,
 )
-from deltalake import write_deltalake
 from pydantic import Field
 
 from platform_assets.feature_store.online import online_key
@@ -73,6 +72,7 @@ from platform_assets.training.labels import (
     LabelWindow,
     compute_labels,
     current_input_versions,
+    entity_frame,
 )
 from platform_assets.training.model import CHAMPION, MODEL_NAME, evaluate, fraud_scores
 from platform_assets.training.training_set import (
@@ -257,18 +257,7 @@ def reference_statistics(
     table = table.append_column(
         "computed_at", pa.array([datetime.now(UTC)] * table.num_rows, pa.timestamp("us", "UTC"))
     )
-    uri = lake.table_uri(DRIFT_REFERENCE_TABLE)
-    options = lake.storage_options()
-    if lake.open(DRIFT_REFERENCE_TABLE) is None:
-        write_deltalake(uri, table, partition_by=["reference_key"], storage_options=options)
-    else:
-        write_deltalake(
-            uri,
-            table,
-            mode="overwrite",
-            predicate=f"reference_key = '{key}'",
-            storage_options=options,
-        )
+    lake.replace_key(DRIFT_REFERENCE_TABLE, table, "reference_key", key)
     log.info("reference statistics of %s computed and stored (%d rows)", key, statistics.rows)
     return statistics
 
@@ -280,18 +269,8 @@ def day_rows(lake: LakeResource, feast: FeastResource, champion: Champion, day: 
         return payments
     store = feast.store()
     service = store.get_feature_service(champion.feature_service)
-    entities = pd.DataFrame(
-        {
-            "transaction_id": payments["transaction_id"],
-            "user_id": payments["user_id"],
-            "merchant_id": payments["merchant_id"],
-            "event_timestamp": payments["event_time"],
-            "amount": payments["amount"],
-            "transaction_time": payments["event_time"],
-        }
-    )
     joined = historical_features(
-        store, entities, service, current_feature_versions(store, service)
+        store, entity_frame(payments), service, current_feature_versions(store, service)
     ).to_pandas()
     joined = joined.merge(
         payments[["transaction_id", *CATEGORICAL_INPUTS]], on="transaction_id", how="left"

@@ -136,21 +136,29 @@ def label_transactions(
     label = pd.Series(pd.NA, index=rows.index, dtype="Int64")
     label[status == LEGIT] = 0
     label[status == FRAUD] = 1
-    frame = pd.DataFrame(
-        {
-            "transaction_id": rows["transaction_id"],
-            "user_id": rows["user_id"],
-            "merchant_id": rows["merchant_id"],
-            "event_timestamp": rows["event_time"],
-            "amount": rows["amount"],
-            "transaction_time": rows["event_time"],
-            "label": label,
-            "label_status": status,
-            "chargeback_reported_at": rows["reported_at"],
-            "chargeback_reason": rows["reason"],
-        }
-    ).sort_values("transaction_id", kind="stable")
+    frame = entity_frame(rows).assign(
+        label=label,
+        label_status=status,
+        chargeback_reported_at=rows["reported_at"],
+        chargeback_reason=rows["reason"],
+    )
+    frame = frame.sort_values("transaction_id", kind="stable")
     return pa.Table.from_pandas(frame, schema=LABELS_SCHEMA, preserve_index=False)
+
+
+def entity_frame(payments: pd.DataFrame) -> pd.DataFrame:
+    """Feast's entity rows (`ENTITY_COLUMNS`) of silver payments: each payment is looked up
+    at its own time, which is also the on-demand view's `transaction_time`."""
+    return pd.DataFrame(
+        {
+            "transaction_id": payments["transaction_id"],
+            "user_id": payments["user_id"],
+            "merchant_id": payments["merchant_id"],
+            "event_timestamp": payments["event_time"],
+            "amount": payments["amount"],
+            "transaction_time": payments["event_time"],
+        }
+    )
 
 
 SILVER_TRANSACTIONS = table_path(silver_key(TRANSACTIONS))
