@@ -163,6 +163,20 @@ def median_of(measured: Measurement, key: str) -> float:
     return statistics.median(repeat[key] for repeat in measured.repeats)
 
 
+def stages_table(measurements: list[Measurement], with_rows: str | None = None) -> str:
+    """One line per contender with its stages' median wall seconds; `with_rows` names a
+    column of each contender's size when a suite measures several."""
+    rows_header = f" {with_rows} |" if with_rows else ""
+    lines = [
+        f"| contender |{rows_header} stages, median wall s |",
+        f"|---|{'--:|' if with_rows else ''}---|",
+    ]
+    for measured in measurements:
+        size = f" {measured.rows:,} |" if with_rows else ""
+        lines.append(f"| {measured.contender} |{size} {stage_medians(measured)} |")
+    return "\n".join(lines)
+
+
 def stage_medians(measured: Measurement) -> str:
     """Each stage the contender reported (counts["stages"]), with its median wall seconds."""
     names = measured.repeats[0]["counts"].get("stages", {})

@@ -13,7 +13,7 @@ from benchmarks.report import (
     machine_facts,
     median_of,
     ratio_target_row,
-    stage_medians,
+    stages_table,
     verdict,
 )
 
@@ -89,13 +89,6 @@ def targets_table(measurements: list[Measurement]) -> str:
         )
     else:
         lines.append("| metrics equal to scipy's to 1e-9 | not checked (--no-verify) | - | - |")
-    return "\n".join(lines)
-
-
-def stages_table(measurements: list[Measurement]) -> str:
-    lines = ["| contender | stages, median wall s |", "|---|---|"]
-    for measured in measurements:
-        lines.append(f"| {measured.contender} | {stage_medians(measured)} |")
     return "\n".join(lines)
 
 

@@ -22,16 +22,9 @@ from deltalake import DeltaTable
 from benchmarks.training_set import output
 from benchmarks.training_set.data import LABELS_FILE, MERCHANT_TABLE, USER_TABLE, table_uri
 from platform_assets.features.compute import MERCHANT_FEATURE_COLUMNS, USER_FEATURE_COLUMNS
+from platform_assets.training import labels
 
-ENTITY_COLUMNS = (
-    "transaction_id",
-    "user_id",
-    "merchant_id",
-    "event_timestamp",
-    "amount",
-    "transaction_time",
-    "label",
-)
+ENTITY_COLUMNS = (*labels.ENTITY_COLUMNS, "label")
 VIEWS = (
     # (alias, entity key, features, TTL in days): as declared in feature_repo/feature_views.py
     ("users", "user_id", USER_FEATURE_COLUMNS, 7),

@@ -5,7 +5,7 @@ from benchmarks.report import (
     machine_facts,
     median_of,
     ratio_target_row,
-    stage_medians,
+    stages_table,
     verdict,
 )
 from benchmarks.training_set.contenders import FILE_STORE, FLOOR, PLATFORM
@@ -94,13 +94,6 @@ def targets_table(measurements: list[Measurement]) -> str:
     return "\n".join(lines)
 
 
-def stages_table(measurements: list[Measurement]) -> str:
-    lines = ["| contender | entity rows | stages, median wall s |", "|---|--:|---|"]
-    for measured in measurements:
-        lines.append(f"| {measured.contender} | {measured.rows:,} | {stage_medians(measured)} |")
-    return "\n".join(lines)
-
-
 def markdown(
     measurements: list[Measurement], repeats: int, run_facts: list[tuple[str, str]]
 ) -> str:
@@ -125,5 +118,5 @@ benchmarks/training_set/file_store.py).
 
 {targets_table(measurements)}
 
-{stages_table(measurements)}
+{stages_table(measurements, with_rows="entity rows")}
 """

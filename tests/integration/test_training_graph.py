@@ -29,7 +29,7 @@ from platform_assets.training.assets import (
     TRAINING_SET_KEY,
     TRAINING_SET_TABLE,
 )
-from platform_assets.training.labels import FRAUD, LEGIT, REPORTED_AFTER_CUTOFF
+from platform_assets.training.labels import ENTITY_COLUMNS, FRAUD, LEGIT, REPORTED_AFTER_CUTOFF
 from platform_assets.training.model import CHAMPION, MODEL_NAME
 from platform_assets.training.reproduce import HASH_TAG
 from platform_assets.training.reproduce import main as reproduce_main
@@ -142,16 +142,7 @@ def test_training_set_is_the_brute_force_join_of_the_feature_tables(materialized
             (uri.rsplit("/", 1)[-1], version) for uri, version in recipe["feature_versions"].items()
         )
     }
-    entity_rows = rows.select(
-        [
-            "transaction_id",
-            "user_id",
-            "merchant_id",
-            "event_timestamp",
-            "amount",
-            "transaction_time",
-        ]
-    ).to_pylist()
+    entity_rows = rows.select(list(ENTITY_COLUMNS)).to_pylist()
     assert rows.num_rows > 1000
     assert mismatches(entity_rows, tables, rows.to_pylist()) == []
 
